@@ -1,0 +1,53 @@
+# streamplane — the two commands are `make run` and `make test`.
+# Everything else here is what those two need.
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+LISTEN     ?= 127.0.0.1:8080
+DATA_DIR   ?= ./data
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian packages the build, the tests and the benchmarks need.
+APT_PKGS := build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
+            libssl-dev libcurl4-openssl-dev libyaml-dev librdkafka-dev check \
+            prometheus wrk nginx-light curl sqlite3
+
+.PHONY: all deps build run test test-unit test-e2e test-openapi test-asan bench clean
+
+all: build
+
+# Installs only what is missing, so a second `make run` costs nothing.
+deps:
+	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  npm ci --no-audit --no-fund --loglevel=error; fi
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j$$(nproc)
+
+run: build
+	$(BUILD)/streamplane serve --listen $(LISTEN) --data-dir $(DATA_DIR) --log-format text
+
+# The whole suite: unit, end-to-end over HTTP, OpenAPI checks, then all of
+# it again under AddressSanitizer and UBSan. tests/run.sh prints the counts.
+test: build
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_ASAN) -j$$(nproc)
+	@bash tests/run.sh $(BUILD) $(BUILD_ASAN)
+
+test-asan: deps
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_ASAN) -j$$(nproc)
+	@bash tests/run.sh "" $(BUILD_ASAN)
+
+bench: build
+	bash bench/api/run.sh
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

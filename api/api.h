@@ -1,0 +1,156 @@
+/* api.h — what a resource handler sees and produces.
+ *
+ * The server layer (server/http.c) turns an HTTP exchange into an api_req,
+ * authenticates it, opens the write transaction, calls one handler, and
+ * commits only when the handler answered 2xx; any error status rolls back,
+ * so a rejected request never leaves a partial write behind. Handlers never
+ * touch sockets, Kubernetes or Kafka: they validate, write desired state
+ * through store/, and name the work-queue keys to wake after the commit. */
+#ifndef SP_API_H
+#define SP_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include "../common/util.h"
+#include "../store/store.h"
+
+struct work_queue;
+
+typedef enum { P_NONE = 0, P_ADMIN, P_TENANT } principal_kind;
+
+typedef struct principal {
+    principal_kind kind;
+    char tenant_id[SP_ID_MAX];   /* P_TENANT */
+    char key_id[SP_ID_MAX];      /* P_TENANT */
+} principal;
+
+/* Process-wide things handlers need; owned by server/. */
+typedef struct api_env {
+    store_t *store;
+    unsigned char master_key[32];
+    struct work_queue *queue;
+    const char *openapi_path;     /* served by /openapi.yaml */
+    const char *docs_asset;       /* redoc bundle served under /docs */
+} api_env;
+
+#define API_MAX_QUERY 16
+#define API_MAX_WAKE 4
+
+typedef struct api_req {
+    const api_env *env;
+    const char *method;
+    const char *path;
+    const char *params[3];        /* path parameters, in order */
+    principal who;
+    json_t *body;                 /* parsed JSON body, NULL when empty */
+    const char *if_match;         /* If-Match header or NULL */
+    const char *accept;           /* Accept header or NULL */
+    int nquery;
+    struct { const char *k, *v; } query[API_MAX_QUERY];
+    int nwake;
+    char wake[API_MAX_WAKE][64];  /* work-queue keys to wake after commit */
+} api_req;
+
+typedef struct api_resp {
+    int status;
+    json_t *body;                 /* JSON body (owned) */
+    const char *content_type;     /* NULL: application/json or problem+json */
+    char *raw;                    /* non-JSON body (owned unless raw_static) */
+    size_t raw_len;
+    bool raw_static;
+    char location[256];
+    char op_location[256];
+    char etag[64];
+    int retry_after;              /* seconds, when > 0 */
+} api_resp;
+
+typedef void (*api_handler)(api_req *r, api_resp *w);
+
+/* ---- helpers every handler uses (api/common.c) ---- */
+const char *api_query(const api_req *r, const char *key);
+void api_wake(api_req *r, const char *kind, const char *id);
+void api_json(api_resp *w, int status, json_t *body);  /* steals body */
+
+/* problem+json: type is a short slug, e.g. "not-found". */
+void api_problem(api_resp *w, int status, const char *slug, const char *detail, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Field errors: collect, then api_fail_fields() answers 422 if any. */
+typedef struct verrs { json_t *list; } verrs;
+void verr(verrs *v, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool verr_any(const verrs *v);
+void api_fail_fields(api_resp *w, verrs *v, const char *detail);  /* consumes v */
+void api_store_error(api_resp *w, int rc, const char *what);
+void api_not_found(api_resp *w, const char *what, const char *id);
+bool api_require_body(const api_req *r, api_resp *w);
+
+/* Validation primitives (return false and record an error on failure). */
+bool v_dns_label(verrs *v, const char *field, const json_t *j, size_t maxlen, char *out, size_t cap);
+bool v_int_range(verrs *v, const char *field, const json_t *j, long long lo, long long hi, long long *out);
+bool v_bool(verrs *v, const char *field, const json_t *j, bool *out);
+bool v_string(verrs *v, const char *field, const json_t *j, size_t maxlen, const char **out);
+bool v_enum(verrs *v, const char *field, const json_t *j, const char *const *allowed, const char **out);
+/* Reports every key of obj not in allowed[] as an unknown field. */
+void v_known_keys(verrs *v, const char *prefix, const json_t *obj, const char *const *allowed);
+
+/* RFC 7396 JSON Merge Patch: returns a new value (target is not modified). */
+json_t *json_merge_patch(const json_t *target, const json_t *patch);
+
+/* Pagination (AIP-158). Parses page_size/page_token; the token is bound to a
+ * fingerprint of the list's filters. Returns false after answering 400. */
+typedef struct page { int size; int64_t after; char fp[17]; } page;
+bool api_page_begin(const api_req *r, api_resp *w, const char *filters, page *p);
+/* Sets next_page_token on list when n == page size and the last seq given. */
+void api_page_end(const page *p, json_t *list, int n, int64_t last_seq);
+
+/* Optimistic concurrency: the version the caller expects (0 = any) from
+ * If-Match or body.resource_version; false after answering 400/412. */
+bool api_expected_version(const api_req *r, api_resp *w, int64_t current, int64_t *expect);
+void api_set_etag(api_resp *w, int64_t resource_version);
+/* Common server-owned fields of a versioned resource. */
+void api_res_meta(json_t *o, const store_res *r);
+/* Removes server-owned fields a client may echo back in PUT/PATCH. */
+void api_strip_server_fields(json_t *body, const char *const *extra);
+
+/* Authorization helpers. */
+bool api_is_admin(const api_req *r);
+/* The tenant a request acts for: the caller's own, or for the operator the
+ * given one. NULL for the operator with no tenant (all tenants). */
+const char *api_scope(const api_req *r);
+
+/* ---- handlers (one file per resource) ---- */
+void api_tenant_create(api_req *, api_resp *);
+void api_tenant_list(api_req *, api_resp *);
+void api_tenant_get(api_req *, api_resp *);
+void api_tenant_patch(api_req *, api_resp *);
+void api_tenant_delete(api_req *, api_resp *);
+
+void api_key_create(api_req *, api_resp *);
+void api_key_list(api_req *, api_resp *);
+void api_key_get(api_req *, api_resp *);
+void api_key_delete(api_req *, api_resp *);
+/* Authenticates a tenant bearer token "key-….<secret>"; ST_OK fills who. */
+int api_key_authenticate(store_t *st, const char *token, principal *who);
+/* Token helpers, exposed for tests. */
+int api_key_hash(const unsigned char salt[16], const char *secret, unsigned char out[32]);
+
+void api_plane_create(api_req *, api_resp *);
+void api_plane_list(api_req *, api_resp *);
+void api_plane_get(api_req *, api_resp *);
+void api_plane_patch(api_req *, api_resp *);
+void api_plane_delete(api_req *, api_resp *);
+
+void api_cluster_create(api_req *, api_resp *);
+void api_cluster_list(api_req *, api_resp *);
+void api_cluster_get(api_req *, api_resp *);
+void api_cluster_put(api_req *, api_resp *);
+void api_cluster_patch(api_req *, api_resp *);
+void api_cluster_delete(api_req *, api_resp *);
+
+void api_op_list(api_req *, api_resp *);
+void api_op_get(api_req *, api_resp *);
+void api_op_cancel(api_req *, api_resp *);
+
+void api_usage_get(api_req *, api_resp *);
+
+#endif

@@ -1,0 +1,616 @@
+/* clusters.c — Kafka clusters: validation, quotas, and the operation each
+ * accepted change creates.
+ *
+ * The client's object is stored as sent (spec) and returned as sent; what
+ * the server decides (the resolved Kafka release, the availability picked
+ * when none was given, placement, phase) lives in status. Every accepted
+ * create, change or delete answers 202 with the cluster and an operation
+ * (Operation-Location). Changes that arrive while earlier operations are
+ * pending queue behind them in order; a change to a cluster being deleted
+ * answers 409. */
+#define _GNU_SOURCE
+#include "api.h"
+#include "../store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <string.h>
+
+long long tenant_quota(const json_t *spec, const char *name);
+
+/* Releases we can run (apache/kafka images with KRaft). "3.9" means the
+ * newest 3.9.x; the resolved release is shown in status.kafka_version. */
+static const char *const VERSIONS[] = {"3.7.0", "3.7.1", "3.7.2", "3.8.0", "3.8.1",
+                                       "3.9.0", "3.9.1", "4.0.0", "4.1.0", NULL};
+static const char *const MINORS[] = {"3.7", "3.8", "3.9", "4.0", "4.1", NULL};
+
+#define MAX_BROKERS 100
+#define MIN_STORAGE 10
+#define MAX_STORAGE 65536
+
+/* Returns the full release for a version string or alias, NULL if unsupported. */
+const char *cluster_resolve_version(const char *v)
+{
+    if (!v) return NULL;
+    for (int i = 0; VERSIONS[i]; i++)
+        if (strcmp(v, VERSIONS[i]) == 0) return VERSIONS[i];
+    for (int i = 0; MINORS[i]; i++)
+        if (strcmp(v, MINORS[i]) == 0) {
+            const char *best = NULL;
+            size_t n = strlen(v);
+            for (int j = 0; VERSIONS[j]; j++)
+                if (strncmp(VERSIONS[j], v, n) == 0 && VERSIONS[j][n] == '.') best = VERSIONS[j];
+            return best;
+        }
+    return NULL;
+}
+
+/* <0, 0, >0 like strcmp, for resolved releases. */
+int cluster_version_cmp(const char *a, const char *b)
+{
+    int x[3] = {0}, y[3] = {0};
+    sscanf(a, "%d.%d.%d", &x[0], &x[1], &x[2]);
+    sscanf(b, "%d.%d.%d", &y[0], &y[1], &y[2]);
+    for (int i = 0; i < 3; i++)
+        if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
+    return 0;
+}
+
+/* ---- broker configuration allow-list ----------------------------------- */
+
+typedef enum { CT_INT, CT_BOOL, CT_ENUM, CT_LIST } ctype;
+typedef struct { const char *key; ctype t; long long lo, hi; const char *const *vals; } cfgrule;
+
+static const char *const COMPRESSION[] = {"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer", NULL};
+static const char *const CLEANUP[] = {"delete", "compact", NULL};
+static const char *const TS_TYPE[] = {"CreateTime", "LogAppendTime", NULL};
+
+#define I64MAX 9223372036854775807LL
+static const cfgrule CONFIG_RULES[] = {
+    {"auto.create.topics.enable", CT_BOOL, 0, 0, NULL},
+    {"compression.type", CT_ENUM, 0, 0, COMPRESSION},
+    {"default.replication.factor", CT_INT, 1, MAX_BROKERS, NULL},
+    {"delete.topic.enable", CT_BOOL, 0, 0, NULL},
+    {"group.initial.rebalance.delay.ms", CT_INT, 0, 600000, NULL},
+    {"log.cleaner.delete.retention.ms", CT_INT, 0, I64MAX, NULL},
+    {"log.cleanup.policy", CT_LIST, 0, 0, CLEANUP},
+    {"log.message.timestamp.type", CT_ENUM, 0, 0, TS_TYPE},
+    {"log.retention.bytes", CT_INT, -1, I64MAX, NULL},
+    {"log.retention.hours", CT_INT, -1, 2147483647, NULL},
+    {"log.retention.minutes", CT_INT, -1, 2147483647, NULL},
+    {"log.retention.ms", CT_INT, -1, I64MAX, NULL},
+    {"log.roll.hours", CT_INT, 1, 2147483647, NULL},
+    {"log.segment.bytes", CT_INT, 1048576, 2147483647, NULL},
+    {"message.max.bytes", CT_INT, 0, 104857600, NULL},
+    {"min.insync.replicas", CT_INT, 1, MAX_BROKERS, NULL},
+    {"num.partitions", CT_INT, 1, 10000, NULL},
+    {"offsets.retention.minutes", CT_INT, 1, 2147483647, NULL},
+    {"replica.fetch.max.bytes", CT_INT, 1024, 104857600, NULL},
+    {"transaction.max.timeout.ms", CT_INT, 1, 2147483647, NULL},
+    {"unclean.leader.election.enable", CT_BOOL, 0, 0, NULL},
+};
+#define NRULES ((int)(sizeof CONFIG_RULES / sizeof CONFIG_RULES[0]))
+
+/* Keys streamplane itself owns: letting a tenant set them would break the
+ * cluster (identity, listeners, storage, security, quorum). */
+static const char *const FORBIDDEN_PREFIX[] = {
+    "node.id", "broker.id", "process.roles", "listeners", "advertised.", "listener.",
+    "inter.broker.", "controller.", "log.dirs", "log.dir", "metadata.log.", "broker.rack",
+    "ssl.", "sasl.", "security.", "authorizer.", "super.users", "zookeeper.", "cluster.id",
+    "offsets.topic.replication.factor", "transaction.state.log.", "principal.builder.",
+    "confluent.", "remote.log.", "num.network.threads", "num.io.threads", "socket.", NULL};
+
+static bool forbidden_key(const char *k)
+{
+    for (int i = 0; FORBIDDEN_PREFIX[i]; i++)
+        if (strncmp(k, FORBIDDEN_PREFIX[i], strlen(FORBIDDEN_PREFIX[i])) == 0) return true;
+    return false;
+}
+
+static bool parse_ll(const char *s, long long *out)
+{
+    if (!s || !*s || strlen(s) > 20) return false;
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (*end || errno) return false;
+    *out = x;
+    return true;
+}
+
+static void validate_config(verrs *v, const json_t *cfg, long long brokers)
+{
+    if (!json_is_object(cfg)) { verr(v, "config", "must be an object of string values"); return; }
+    if (json_object_size(cfg) > 64) { verr(v, "config", "may hold at most 64 keys"); return; }
+    const char *k;
+    json_t *val;
+    long long minisr = -1, rf = -1;
+    json_object_foreach((json_t *)cfg, k, val) {
+        char f[300];
+        snprintf(f, sizeof f, "config.%.200s", k);
+        if (forbidden_key(k)) { verr(v, f, "is managed by streamplane and cannot be set"); continue; }
+        const cfgrule *r = NULL;
+        for (int i = 0; i < NRULES && !r; i++)
+            if (strcmp(CONFIG_RULES[i].key, k) == 0) r = &CONFIG_RULES[i];
+        if (!r) { verr(v, f, "is not a supported broker setting"); continue; }
+        if (!json_is_string(val)) { verr(v, f, "must be a string, e.g. \"2\" (Kafka properties are strings)"); continue; }
+        const char *s = json_string_value(val);
+        long long x;
+        switch (r->t) {
+        case CT_INT:
+            if (!parse_ll(s, &x)) verr(v, f, "must be an integer in a string");
+            else if (x < r->lo || x > r->hi) verr(v, f, "must be between %lld and %lld", r->lo, r->hi);
+            else if (strcmp(k, "min.insync.replicas") == 0) minisr = x;
+            else if (strcmp(k, "default.replication.factor") == 0) rf = x;
+            break;
+        case CT_BOOL:
+            if (strcmp(s, "true") != 0 && strcmp(s, "false") != 0) verr(v, f, "must be \"true\" or \"false\"");
+            break;
+        case CT_ENUM: {
+            bool ok = false;
+            for (int i = 0; r->vals[i] && !ok; i++) ok = strcmp(s, r->vals[i]) == 0;
+            if (!ok) verr(v, f, "has an unsupported value");
+            break;
+        }
+        case CT_LIST: {
+            char buf[128];
+            snprintf(buf, sizeof buf, "%s", s);
+            bool ok = *s && strlen(s) < sizeof buf;
+            for (char *save, *t = strtok_r(buf, ",", &save); ok && t; t = strtok_r(NULL, ",", &save)) {
+                bool one = false;
+                for (int i = 0; r->vals[i] && !one; i++) one = strcmp(t, r->vals[i]) == 0;
+                ok = one;
+            }
+            if (!ok) verr(v, f, "must be a comma-separated list of: delete, compact");
+            break;
+        }
+        }
+    }
+    if (brokers > 0) {
+        if (minisr > brokers) verr(v, "config.min.insync.replicas", "cannot exceed brokers (%lld)", brokers);
+        if (rf > brokers) verr(v, "config.default.replication.factor", "cannot exceed brokers (%lld)", brokers);
+    }
+    if (minisr > 0 && rf > 0 && minisr > rf)
+        verr(v, "config.min.insync.replicas", "cannot exceed default.replication.factor (%lld)", rf);
+}
+
+/* ---- the spec ----------------------------------------------------------- */
+
+static const char *const AVAIL[] = {"single_zone", "multi_zone", NULL};
+static const char *const EXTERNAL[] = {"none", "nodeport", "loadbalancer", NULL};
+
+typedef struct eff {
+    const char *version;       /* resolved */
+    const char *availability;  /* effective */
+    long long brokers, storage;
+} eff;
+
+/* Validates a full spec; fills e when valid. */
+static void validate(api_req *rq, const json_t *spec, verrs *v, eff *e)
+{
+    static const char *const fields[] = {"name", "tenant_id", "kafka_version", "brokers", "storage_gib",
+                                         "availability", "data_plane_id", "config", "external_access",
+                                         "autoscaling", "tiered_storage", NULL};
+    memset(e, 0, sizeof *e);
+    v_known_keys(v, "", spec, fields);
+    json_t *x = json_object_get(spec, "name");
+    if (!x) verr(v, "name", "is required");
+    else v_dns_label(v, "name", x, 40, NULL, 0);
+    x = json_object_get(spec, "kafka_version");
+    if (!x) verr(v, "kafka_version", "is required, e.g. \"3.9.1\"");
+    else if (!json_is_string(x)) verr(v, "kafka_version", "must be a string, e.g. \"3.9.1\"");
+    else if (!(e->version = cluster_resolve_version(json_string_value(x))))
+        verr(v, "kafka_version", "is not supported; use one of 3.7.0-3.7.2, 3.8.0, 3.8.1, 3.9.0, 3.9.1, "
+                                 "4.0.0, 4.1.0 or a minor line such as \"3.9\"");
+    x = json_object_get(spec, "brokers");
+    if (!x) verr(v, "brokers", "is required");
+    else v_int_range(v, "brokers", x, 1, MAX_BROKERS, &e->brokers);
+    x = json_object_get(spec, "storage_gib");
+    if (!x) verr(v, "storage_gib", "is required (GiB per broker)");
+    else v_int_range(v, "storage_gib", x, MIN_STORAGE, MAX_STORAGE, &e->storage);
+    x = json_object_get(spec, "availability");
+    if (x) {
+        if (v_enum(v, "availability", x, AVAIL, &e->availability) &&
+            strcmp(e->availability, "multi_zone") == 0 && e->brokers > 0 && e->brokers < 3)
+            verr(v, "availability", "multi_zone needs at least 3 brokers");
+    } else
+        e->availability = e->brokers >= 3 ? "multi_zone" : "single_zone";
+    x = json_object_get(spec, "data_plane_id");
+    if (x) {
+        store_res dp;
+        if (!json_is_string(x) || !sp_id_valid(json_string_value(x), "dp"))
+            verr(v, "data_plane_id", "must be a data plane id (dp-…)");
+        else if (store_res_get(rq->env->store, K_DATA_PLANE, json_string_value(x), NULL, &dp) != ST_OK)
+            verr(v, "data_plane_id", "no such data plane");
+        else store_res_clear(&dp);
+    }
+    if ((x = json_object_get(spec, "config"))) validate_config(v, x, e->brokers);
+    if ((x = json_object_get(spec, "external_access"))) {
+        static const char *const ef[] = {"type", NULL};
+        if (!json_is_object(x)) verr(v, "external_access", "must be an object");
+        else {
+            v_known_keys(v, "external_access", x, ef);
+            json_t *t = json_object_get(x, "type");
+            if (!t) verr(v, "external_access.type", "is required");
+            else v_enum(v, "external_access.type", t, EXTERNAL, NULL);
+        }
+    }
+    if ((x = json_object_get(spec, "autoscaling"))) {
+        static const char *const af[] = {"enabled", "min_brokers", "max_brokers", NULL};
+        if (!json_is_object(x)) verr(v, "autoscaling", "must be an object");
+        else {
+            v_known_keys(v, "autoscaling", x, af);
+            long long lo = 1, hi = MAX_BROKERS;
+            bool en = false;
+            json_t *y;
+            if ((y = json_object_get(x, "enabled"))) v_bool(v, "autoscaling.enabled", y, &en);
+            if ((y = json_object_get(x, "min_brokers"))) v_int_range(v, "autoscaling.min_brokers", y, 1, MAX_BROKERS, &lo);
+            if ((y = json_object_get(x, "max_brokers"))) v_int_range(v, "autoscaling.max_brokers", y, 1, MAX_BROKERS, &hi);
+            if (lo > hi) verr(v, "autoscaling.min_brokers", "cannot exceed autoscaling.max_brokers");
+            else if (en && e->brokers && (e->brokers < lo || e->brokers > hi))
+                verr(v, "brokers", "must lie within autoscaling.min_brokers..max_brokers when autoscaling is enabled");
+        }
+    }
+    if ((x = json_object_get(spec, "tiered_storage"))) {
+        static const char *const tf[] = {"enabled", NULL};
+        if (!json_is_object(x)) verr(v, "tiered_storage", "must be an object");
+        else {
+            v_known_keys(v, "tiered_storage", x, tf);
+            json_t *y = json_object_get(x, "enabled");
+            if (y) v_bool(v, "tiered_storage.enabled", y, NULL);
+        }
+    }
+}
+
+/* Quota check for a tenant adding (dc clusters, db brokers, ds GiB). */
+static bool check_quota(api_req *rq, api_resp *w, const char *tenant_id,
+                        long long dc, long long db, long long ds)
+{
+    store_res t;
+    int rc = store_res_get(rq->env->store, K_TENANT, tenant_id, NULL, &t);
+    if (rc != ST_OK) { api_store_error(w, rc, "reading the tenant's quota"); return false; }
+    int64_t c = 0, b = 0, s = 0;
+    rc = store_tenant_usage(rq->env->store, tenant_id, &c, &b, &s);
+    long long qc = tenant_quota(t.spec, "max_clusters"), qb = tenant_quota(t.spec, "max_brokers"),
+              qs = tenant_quota(t.spec, "max_storage_gib");
+    store_res_clear(&t);
+    if (rc != ST_OK) { api_store_error(w, rc, "reading usage"); return false; }
+    if (dc > 0 && c + dc > qc) {
+        api_problem(w, 403, "quota-exceeded", "tenant quota max_clusters is %lld and %lld are in use", qc, (long long)c);
+        return false;
+    }
+    if (db > 0 && b + db > qb) {
+        api_problem(w, 403, "quota-exceeded", "tenant quota max_brokers is %lld; %lld in use, %lld more asked",
+                    qb, (long long)b, db);
+        return false;
+    }
+    if (ds > 0 && s + ds > qs) {
+        api_problem(w, 403, "quota-exceeded", "tenant quota max_storage_gib is %lld; %lld in use, %lld more asked",
+                    qs, (long long)s, ds);
+        return false;
+    }
+    return true;
+}
+
+static json_t *cluster_json(const store_res *r)
+{
+    json_t *o = json_deep_copy(r->spec);
+    json_object_set_new(o, "id", json_string(r->id));
+    json_object_set_new(o, "tenant_id", json_string(r->tenant_id));
+    json_t *st = json_deep_copy(r->status);
+    json_object_set_new(st, "phase", json_string(r->phase));
+    json_object_set_new(o, "status", st);
+    json_object_set_new(o, "generation", json_integer(r->generation));
+    api_res_meta(o, r);
+    return o;
+}
+
+static void answer(api_resp *w, int code, const store_res *r)
+{
+    api_set_etag(w, r->resource_version);
+    snprintf(w->location, sizeof w->location, "/v1/clusters/%s", r->id);
+    const char *op = json_string_value(json_object_get(r->status, "current_operation_id"));
+    if (code == 202 && op) snprintf(w->op_location, sizeof w->op_location, "/v1/operations/%s", op);
+    api_json(w, code, cluster_json(r));
+}
+
+static void set_condition(json_t *status, const char *type, const char *st, const char *reason,
+                          const char *msg)
+{
+    char now[SP_TS_MAX];
+    sp_now_rfc3339(now);
+    json_t *conds = json_object_get(status, "conditions");
+    if (!json_is_array(conds)) { conds = json_array(); json_object_set_new(status, "conditions", conds); }
+    size_t i; json_t *c;
+    json_array_foreach(conds, i, c)
+        if (strcmp(json_string_value(json_object_get(c, "type")), type) == 0) {
+            const char *old = json_string_value(json_object_get(c, "status"));
+            if (!old || strcmp(old, st) != 0) json_object_set_new(c, "last_transition_time", json_string(now));
+            json_object_set_new(c, "status", json_string(st));
+            json_object_set_new(c, "reason", json_string(reason));
+            json_object_set_new(c, "message", json_string(msg));
+            return;
+        }
+    json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "status", st,
+                                           "reason", reason, "message", msg, "last_transition_time", now));
+}
+
+/* Records an operation for the cluster and points status at the current one. */
+static int add_operation(api_req *rq, store_res *r, const char *type, json_t *changes, json_t *before)
+{
+    store_op o = {0};
+    sp_id_new("op", o.id);
+    snprintf(o.cluster_id, sizeof o.cluster_id, "%s", r->id);
+    snprintf(o.tenant_id, sizeof o.tenant_id, "%s", r->tenant_id);
+    snprintf(o.type, sizeof o.type, "%s", type);
+    snprintf(o.state, sizeof o.state, "PENDING");
+    o.target_generation = r->generation;
+    o.steps = json_array();
+    o.changes = changes;
+    o.spec_before = before;
+    sp_now_rfc3339(o.created_at);
+    int rc = store_op_insert(rq->env->store, &o);
+    char cur[SP_ID_MAX];
+    if (rc == ST_OK) rc = store_op_current(rq->env->store, r->id, cur);
+    if (rc == ST_OK) json_object_set_new(r->status, "current_operation_id", json_string(cur));
+    store_op_clear(&o);
+    api_wake(rq, "cluster", r->id);
+    return rc;
+}
+
+static json_t *effective_status(const eff *e, json_t *status)
+{
+    json_object_set_new(status, "kafka_version", json_string(e->version));
+    json_object_set_new(status, "availability", json_string(e->availability));
+    return status;
+}
+
+void api_cluster_create(api_req *rq, api_resp *w)
+{
+    if (!api_require_body(rq, w)) return;
+    json_t *spec = json_deep_copy(rq->body);
+    api_strip_server_fields(spec, NULL);
+    /* tenant_id: the caller's own tenant; the operator must name one */
+    const char *tenant = api_scope(rq);
+    json_t *tj = json_object_get(spec, "tenant_id");
+    verrs v = {0};
+    if (!tenant) {
+        if (!json_is_string(tj) || !sp_id_valid(json_string_value(tj), "tn"))
+            verr(&v, "tenant_id", "is required when the operator creates a cluster");
+        else tenant = json_string_value(tj);
+    } else if (tj && !(json_is_string(tj) && strcmp(json_string_value(tj), tenant) == 0))
+        verr(&v, "tenant_id", "must be your own tenant (or left out)");
+    eff e;
+    validate(rq, spec, &v, &e);
+    if (verr_any(&v)) { json_decref(spec); api_fail_fields(w, &v, NULL); return; }
+    char tenant_id[SP_ID_MAX];
+    snprintf(tenant_id, sizeof tenant_id, "%s", tenant);
+    store_res t;
+    int rc = store_res_get(rq->env->store, K_TENANT, tenant_id, NULL, &t);
+    if (rc != ST_OK) {
+        json_decref(spec);
+        if (rc == ST_NOTFOUND) { verr(&v, "tenant_id", "no such tenant"); api_fail_fields(w, &v, NULL); }
+        else api_store_error(w, rc, "reading the tenant");
+        return;
+    }
+    store_res_clear(&t);
+    if (!check_quota(rq, w, tenant_id, 1, e.brokers, e.brokers * e.storage)) { json_decref(spec); return; }
+
+    store_res r = {0};
+    sp_id_new("kc", r.id);
+    snprintf(r.tenant_id, sizeof r.tenant_id, "%s", tenant_id);
+    snprintf(r.name, sizeof r.name, "%s", json_string_value(json_object_get(spec, "name")));
+    const char *dp = json_string_value(json_object_get(spec, "data_plane_id"));
+    snprintf(r.data_plane_id, sizeof r.data_plane_id, "%s", dp ? dp : "");
+    json_object_del(spec, "tenant_id");
+    r.spec = spec;
+    r.brokers = e.brokers;
+    r.storage_gib = e.storage;
+    snprintf(r.phase, sizeof r.phase, "PROVISIONING");
+    r.generation = 1;
+    r.status = effective_status(&e, json_object());
+    json_object_set_new(r.status, "observed_generation", json_integer(0));
+    json_object_set_new(r.status, "brokers_ready", json_integer(0));
+    json_object_set_new(r.status, "bootstrap_servers", json_null());
+    json_object_set_new(r.status, "data_plane_id", dp ? json_string(dp) : json_null());
+    set_condition(r.status, "Ready", "False", "Provisioning", "waiting for a worker to provision the cluster");
+    sp_now_rfc3339(r.created_at);
+    rc = store_res_insert(rq->env->store, K_CLUSTER, &r);
+    if (rc == ST_OK) rc = add_operation(rq, &r, "CREATE", json_object(), NULL);
+    if (rc == ST_OK) rc = store_res_update(rq->env->store, K_CLUSTER, &r, 0);
+    if (rc == ST_CONFLICT)
+        api_problem(w, 409, "name-taken", "this tenant already has a cluster named '%s'", r.name);
+    else if (rc != ST_OK) api_store_error(w, rc, "creating the cluster");
+    else answer(w, 202, &r);
+    store_res_clear(&r);
+}
+
+void api_cluster_list(api_req *rq, api_resp *w)
+{
+    const char *scope = api_scope(rq);
+    const char *tq = api_query(rq, "tenant_id");
+    if (!scope && tq) scope = tq;
+    char filters[80];
+    snprintf(filters, sizeof filters, "clusters:%s", scope ? scope : "");
+    page p;
+    if (!api_page_begin(rq, w, filters, &p)) return;
+    store_res *list;
+    int n;
+    int rc = store_res_list(rq->env->store, K_CLUSTER, scope, p.after, p.size, &list, &n);
+    if (rc != ST_OK) { api_store_error(w, rc, "listing clusters"); return; }
+    json_t *items = json_array();
+    for (int i = 0; i < n; i++) json_array_append_new(items, cluster_json(&list[i]));
+    json_t *out = json_pack("{s:o}", "items", items);
+    api_page_end(&p, out, n, n ? list[n - 1].seq : 0);
+    store_res_free_list(list, n);
+    api_json(w, 200, out);
+}
+
+static bool load(api_req *rq, api_resp *w, store_res *r)
+{
+    int rc = store_res_get(rq->env->store, K_CLUSTER, rq->params[0], api_scope(rq), r);
+    if (rc == ST_NOTFOUND) { api_not_found(w, "cluster", rq->params[0]); return false; }
+    if (rc != ST_OK) { api_store_error(w, rc, "reading the cluster"); return false; }
+    return true;
+}
+
+void api_cluster_get(api_req *rq, api_resp *w)
+{
+    store_res r;
+    if (!load(rq, w, &r)) return;
+    answer(w, 200, &r);
+    store_res_clear(&r);
+}
+
+static void change(json_t *ch, const char *field, json_t *from, json_t *to)
+{
+    if (json_equal(from, to)) return;
+    json_object_set_new(ch, field, json_pack("{s:O?, s:O?}", "from", from, "to", to));
+}
+
+/* Shared by PUT (replace) and PATCH (merge): spec is the complete new spec. */
+static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, int64_t expect)
+{
+    verrs v = {0};
+    json_object_del(spec, "tenant_id");
+    eff e;
+    validate(rq, spec, &v, &e);
+    if (verr_any(&v)) { json_decref(spec); api_fail_fields(w, &v, NULL); return; }
+    const char *nn = json_string_value(json_object_get(spec, "name"));
+    if (strcmp(nn, r->name) != 0) verr(&v, "name", "cannot change; create a new cluster instead");
+    if (!json_equal(json_object_get(spec, "data_plane_id"), json_object_get(r->spec, "data_plane_id")))
+        verr(&v, "data_plane_id", "cannot change; moving a cluster between data planes is not supported");
+    const char *old_version = json_string_value(json_object_get(r->status, "kafka_version"));
+    if (old_version && cluster_version_cmp(e.version, old_version) < 0)
+        verr(&v, "kafka_version", "cannot go down from %s to %s", old_version, e.version);
+    const char *old_avail = json_string_value(json_object_get(r->status, "availability"));
+    if (old_avail && strcmp(old_avail, e.availability) != 0)
+        verr(&v, "availability", "cannot change from %s after creation", old_avail);
+    if (e.storage < r->storage_gib)
+        verr(&v, "storage_gib", "cannot shrink from %lld to %lld GiB (volumes only grow)",
+             (long long)r->storage_gib, e.storage);
+    if (verr_any(&v)) { json_decref(spec); api_fail_fields(w, &v, NULL); return; }
+    if (strcmp(r->phase, "DELETING") == 0) {
+        json_decref(spec);
+        api_problem(w, 409, "cluster-deleting", "cluster %s is being deleted", r->id);
+        return;
+    }
+    if (json_equal(spec, r->spec)) {   /* nothing to do: PUT of the same object */
+        json_decref(spec);
+        answer(w, 200, r);
+        return;
+    }
+    if (!check_quota(rq, w, r->tenant_id, 0, e.brokers - r->brokers,
+                     e.brokers * e.storage - r->brokers * r->storage_gib)) { json_decref(spec); return; }
+
+    /* what changed decides the operation */
+    json_t *ch = json_object();
+    json_t *bf = json_integer(r->brokers), *bt = json_integer(e.brokers);
+    json_t *sf = json_integer(r->storage_gib), *stt = json_integer(e.storage);
+    json_t *vf = json_string(old_version ? old_version : ""), *vt = json_string(e.version);
+    change(ch, "brokers", bf, bt);
+    change(ch, "storage_gib", sf, stt);
+    change(ch, "kafka_version", vf, vt);
+    json_decref(bf); json_decref(bt); json_decref(sf); json_decref(stt); json_decref(vf); json_decref(vt);
+    static const char *const others[] = {"config", "external_access", "autoscaling", "tiered_storage", NULL};
+    for (int i = 0; others[i]; i++)
+        change(ch, others[i], json_object_get(r->spec, others[i]), json_object_get(spec, others[i]));
+    const char *type = "UPDATE";
+    if (json_object_size(ch) == 1) {
+        if (json_object_get(ch, "brokers")) type = e.brokers > r->brokers ? "SCALE_OUT" : "SCALE_IN";
+        else if (json_object_get(ch, "storage_gib")) type = "STORAGE_RESIZE";
+        else if (json_object_get(ch, "kafka_version")) type = "ROLLING_RESTART";
+    }
+    json_t *before = r->spec;
+    r->spec = spec;
+    r->brokers = e.brokers;
+    r->storage_gib = e.storage;
+    r->generation++;
+    effective_status(&e, r->status);
+    if (strcmp(r->phase, "RUNNING") == 0 || strcmp(r->phase, "DEGRADED") == 0)
+        snprintf(r->phase, sizeof r->phase, "UPDATING");
+    int rc = add_operation(rq, r, type, ch, before);
+    if (rc == ST_OK) rc = store_res_update(rq->env->store, K_CLUSTER, r, expect);
+    if (rc == ST_STALE) api_problem(w, 412, "precondition-failed", "the cluster changed meanwhile; read it again");
+    else if (rc != ST_OK) api_store_error(w, rc, "updating the cluster");
+    else answer(w, 202, r);
+}
+
+void api_cluster_put(api_req *rq, api_resp *w)
+{
+    if (!api_require_body(rq, w)) return;
+    store_res r;
+    if (!load(rq, w, &r)) return;
+    int64_t expect;
+    if (api_expected_version(rq, w, r.resource_version, &expect)) {
+        json_t *spec = json_deep_copy(rq->body);
+        api_strip_server_fields(spec, NULL);
+        apply_update(rq, w, &r, spec, expect);
+    }
+    store_res_clear(&r);
+}
+
+void api_cluster_patch(api_req *rq, api_resp *w)
+{
+    if (!api_require_body(rq, w)) return;
+    store_res r;
+    if (!load(rq, w, &r)) return;
+    int64_t expect;
+    if (api_expected_version(rq, w, r.resource_version, &expect)) {
+        json_t *patch = json_deep_copy(rq->body);
+        api_strip_server_fields(patch, NULL);
+        json_t *spec = json_merge_patch(r.spec, patch);
+        json_decref(patch);
+        apply_update(rq, w, &r, spec, expect);
+    }
+    store_res_clear(&r);
+}
+
+void api_cluster_delete(api_req *rq, api_resp *w)
+{
+    store_res r;
+    if (!load(rq, w, &r)) return;
+    int64_t expect;
+    if (!api_expected_version(rq, w, r.resource_version, &expect)) { store_res_clear(&r); return; }
+    if (strcmp(r.phase, "DELETING") == 0) {   /* repeated DELETE: same answer, nothing new */
+        answer(w, 202, &r);
+        store_res_clear(&r);
+        return;
+    }
+    int rc = store_op_cancel_pending(rq->env->store, r.id, "superseded by a delete of the cluster");
+    snprintf(r.phase, sizeof r.phase, "DELETING");
+    set_condition(r.status, "Ready", "False", "Deleting", "the cluster is being deleted");
+    if (rc == ST_OK) rc = add_operation(rq, &r, "DELETE", json_object(), NULL);
+    if (rc == ST_OK) rc = store_res_update(rq->env->store, K_CLUSTER, &r, expect);
+    if (rc == ST_STALE) api_problem(w, 412, "precondition-failed", "the cluster changed meanwhile; read it again");
+    else if (rc != ST_OK) api_store_error(w, rc, "deleting the cluster");
+    else answer(w, 202, &r);
+    store_res_clear(&r);
+}
+
+/* Used by operations.c: restores the spec an operation replaced. */
+int cluster_revert(api_req *rq, const char *cluster_id, json_t *spec_before)
+{
+    store_res r;
+    int rc = store_res_get(rq->env->store, K_CLUSTER, cluster_id, NULL, &r);
+    if (rc != ST_OK) return rc;
+    json_decref(r.spec);
+    r.spec = json_incref(spec_before);
+    json_t *b = json_object_get(spec_before, "brokers"), *s = json_object_get(spec_before, "storage_gib");
+    r.brokers = json_integer_value(b);
+    r.storage_gib = json_integer_value(s);
+    const char *ver = cluster_resolve_version(json_string_value(json_object_get(spec_before, "kafka_version")));
+    if (ver) json_object_set_new(r.status, "kafka_version", json_string(ver));
+    r.generation++;
+    char cur[SP_ID_MAX];
+    rc = store_op_current(rq->env->store, r.id, cur);
+    if (rc == ST_OK) {
+        json_object_set_new(r.status, "current_operation_id", cur[0] ? json_string(cur) : json_null());
+        if (!cur[0] && strcmp(r.phase, "UPDATING") == 0) snprintf(r.phase, sizeof r.phase, "RUNNING");
+        rc = store_res_update(rq->env->store, K_CLUSTER, &r, 0);
+    }
+    store_res_clear(&r);
+    api_wake(rq, "cluster", cluster_id);
+    return rc;
+}

@@ -1,0 +1,104 @@
+/* operations.c — long-running work records: list, read, cancel.
+ *
+ * Cancel stops an operation that has not started: the operation becomes
+ * CANCELLED and the cluster's spec returns to what it was before that
+ * change (a new generation), so the workers never act on it. Only the
+ * newest pending change can be cancelled (undoing an older one under a
+ * newer one would leave a spec nobody asked for), and create and delete
+ * cannot (delete the cluster, or create it again, instead). Running
+ * operations stop at the next safe point once the workers exist. */
+#define _GNU_SOURCE
+#include "api.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int cluster_revert(api_req *rq, const char *cluster_id, json_t *spec_before);
+
+static json_t *op_json(const store_op *o)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:O, s:O, s:s, s:s}",
+                          "id", o->id, "cluster_id", o->cluster_id, "tenant_id", o->tenant_id,
+                          "type", o->type, "state", o->state, "progress_percent", o->progress_percent,
+                          "target_generation", (json_int_t)o->target_generation,
+                          "steps", o->steps, "changes", o->changes,
+                          "created_at", o->created_at, "updated_at", o->updated_at);
+    json_object_set(j, "error", o->error ? o->error : json_null());
+    return j;
+}
+
+void api_op_list(api_req *rq, api_resp *w)
+{
+    const char *scope = api_scope(rq);
+    const char *tq = api_query(rq, "tenant_id");
+    if (!scope && tq) scope = tq;
+    const char *cluster = api_query(rq, "cluster_id");
+    char filters[128];
+    snprintf(filters, sizeof filters, "ops:%s:%s", scope ? scope : "", cluster ? cluster : "");
+    page p;
+    if (!api_page_begin(rq, w, filters, &p)) return;
+    store_op *list;
+    int n;
+    int rc = store_op_list(rq->env->store, scope, cluster, p.after, p.size, &list, &n);
+    if (rc != ST_OK) { api_store_error(w, rc, "listing operations"); return; }
+    json_t *items = json_array();
+    for (int i = 0; i < n; i++) json_array_append_new(items, op_json(&list[i]));
+    json_t *out = json_pack("{s:o}", "items", items);
+    api_page_end(&p, out, n, n ? list[n - 1].seq : 0);
+    store_op_free_list(list, n);
+    api_json(w, 200, out);
+}
+
+static bool load(api_req *rq, api_resp *w, store_op *o)
+{
+    int rc = store_op_get(rq->env->store, rq->params[0], api_scope(rq), o);
+    if (rc == ST_NOTFOUND) { api_not_found(w, "operation", rq->params[0]); return false; }
+    if (rc != ST_OK) { api_store_error(w, rc, "reading the operation"); return false; }
+    return true;
+}
+
+void api_op_get(api_req *rq, api_resp *w)
+{
+    store_op o;
+    if (!load(rq, w, &o)) return;
+    api_json(w, 200, op_json(&o));
+    store_op_clear(&o);
+}
+
+void api_op_cancel(api_req *rq, api_resp *w)
+{
+    store_op o;
+    if (!load(rq, w, &o)) return;
+    if (strcmp(o.state, "CANCELLED") == 0) {          /* repeated cancel: same answer */
+        api_json(w, 200, op_json(&o));
+    } else if (strcmp(o.state, "PENDING") != 0) {
+        api_problem(w, 409, "operation-not-pending", "operation %s is %s; only a pending operation can be cancelled",
+                    o.id, o.state);
+    } else if (strcmp(o.type, "CREATE") == 0 || strcmp(o.type, "DELETE") == 0 || !o.spec_before) {
+        api_problem(w, 409, "operation-not-cancellable",
+                    "a %s cannot be cancelled; %s", o.type,
+                    strcmp(o.type, "CREATE") == 0 ? "delete the cluster instead" : "create the cluster again instead");
+    } else {
+        /* only the newest operation of its cluster */
+        store_op *list;
+        int n;
+        int64_t after = o.seq;
+        int rc = store_op_list(rq->env->store, NULL, o.cluster_id, after, 1, &list, &n);
+        if (rc != ST_OK) { api_store_error(w, rc, "reading operations"); store_op_clear(&o); return; }
+        store_op_free_list(list, n);
+        if (n > 0) {
+            api_problem(w, 409, "operation-not-newest",
+                        "a later change of cluster %s is queued behind %s; cancel that one first",
+                        o.cluster_id, o.id);
+        } else {
+            snprintf(o.state, sizeof o.state, "CANCELLED");
+            json_decref(o.error);
+            o.error = json_pack("{s:s, s:s}", "code", "CANCELLED", "message", "cancelled before it started");
+            rc = store_op_update(rq->env->store, &o);
+            if (rc == ST_OK) rc = cluster_revert(rq, o.cluster_id, o.spec_before);
+            if (rc != ST_OK) api_store_error(w, rc, "cancelling the operation");
+            else api_json(w, 200, op_json(&o));
+        }
+    }
+    store_op_clear(&o);
+}

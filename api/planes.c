@@ -1,0 +1,312 @@
+/* planes.c — data planes: the Kubernetes clusters tenants' Kafka runs on.
+ *
+ * Credentials (a bearer token or an inline kubeconfig) are write-only: they
+ * are sealed with AES-256-GCM under the master key (the plane id is the
+ * associated data, so a sealed blob cannot be moved to another row) and
+ * never returned; status.credentials tells which kind is set and a
+ * fingerprint so a client can see that a rotation took. Reaching the API
+ * server belongs to the workers (a later issue); until a worker has looked,
+ * status.reachable is "Unknown". */
+#define _GNU_SOURCE
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const SECRET_FIELDS[] = {"token", "kubeconfig", NULL};
+
+static void validate(const json_t *spec, verrs *v)
+{
+    static const char *const fields[] = {"name", "region", "zones", "capacity", "kubernetes",
+                                         "kafka_access", NULL};
+    v_known_keys(v, "", spec, fields);
+    json_t *x = json_object_get(spec, "name");
+    if (!x) verr(v, "name", "is required");
+    else v_dns_label(v, "name", x, 40, NULL, 0);
+    if ((x = json_object_get(spec, "region"))) v_dns_label(v, "region", x, 63, NULL, 0);
+    if ((x = json_object_get(spec, "zones"))) {
+        if (!json_is_array(x) || json_array_size(x) < 1 || json_array_size(x) > 6)
+            verr(v, "zones", "must be an array of 1 to 6 zone names");
+        else {
+            size_t i; json_t *z;
+            json_array_foreach(x, i, z) {
+                char f[32];
+                snprintf(f, sizeof f, "zones[%zu]", i);
+                if (!v_dns_label(v, f, z, 63, NULL, 0)) continue;
+                for (size_t j = 0; j < i; j++)
+                    if (json_equal(z, json_array_get(x, j))) verr(v, f, "repeats an earlier zone");
+            }
+        }
+    }
+    if ((x = json_object_get(spec, "capacity"))) {
+        static const char *const cf[] = {"max_brokers", NULL};
+        if (!json_is_object(x)) verr(v, "capacity", "must be an object");
+        else {
+            v_known_keys(v, "capacity", x, cf);
+            json_t *mb = json_object_get(x, "max_brokers");
+            if (mb) v_int_range(v, "capacity.max_brokers", mb, 1, 100000, NULL);
+        }
+    }
+    static const char *const access[] = {"in_cluster_dns", "external", NULL};
+    if ((x = json_object_get(spec, "kafka_access"))) v_enum(v, "kafka_access", x, access, NULL);
+
+    json_t *k = json_object_get(spec, "kubernetes");
+    if (!k) { verr(v, "kubernetes", "is required: {server, token, ca_data}, {kubeconfig} or {in_cluster: true}"); return; }
+    if (!json_is_object(k)) { verr(v, "kubernetes", "must be an object"); return; }
+    static const char *const kf[] = {"server", "token", "ca_data", "insecure_skip_tls_verify",
+                                     "kubeconfig", "in_cluster", NULL};
+    v_known_keys(v, "kubernetes", k, kf);
+    bool has_server = json_object_get(k, "server"), has_cfg = json_object_get(k, "kubeconfig");
+    bool in_cluster = json_is_true(json_object_get(k, "in_cluster"));
+    if ((x = json_object_get(k, "in_cluster"))) v_bool(v, "kubernetes.in_cluster", x, NULL);
+    if ((x = json_object_get(k, "insecure_skip_tls_verify"))) v_bool(v, "kubernetes.insecure_skip_tls_verify", x, NULL);
+    int kinds = has_server + has_cfg + in_cluster;
+    if (kinds != 1) {
+        verr(v, "kubernetes", "give exactly one of: server (with token and ca_data), kubeconfig, in_cluster: true");
+        return;
+    }
+    if (has_server) {
+        const char *s = NULL;
+        if (v_string(v, "kubernetes.server", json_object_get(k, "server"), 2048, &s) &&
+            strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
+            verr(v, "kubernetes.server", "must be an http(s):// URL");
+        json_t *t = json_object_get(k, "token");
+        if (!t) verr(v, "kubernetes.token", "is required with server");
+        else v_string(v, "kubernetes.token", t, 16384, NULL);
+        json_t *ca = json_object_get(k, "ca_data");
+        if (ca && v_string(v, "kubernetes.ca_data", ca, 65536, NULL)) {
+            size_t n = json_string_length(ca);
+            unsigned char *buf = malloc(n + 1);
+            long dn = buf ? sp_b64_decode(json_string_value(ca), buf, n) : -1;
+            if (dn <= 0 || !memmem(buf, (size_t)dn, "-----BEGIN CERTIFICATE-----", 27))
+                verr(v, "kubernetes.ca_data", "must be base64 of a PEM certificate");
+            free(buf);
+        }
+        if (!ca && !json_is_true(json_object_get(k, "insecure_skip_tls_verify")) &&
+            s && strncmp(s, "https://", 8) == 0)
+            verr(v, "kubernetes.ca_data", "is required for https unless insecure_skip_tls_verify is true");
+    } else if (has_cfg) {
+        v_string(v, "kubernetes.kubeconfig", json_object_get(k, "kubeconfig"), 262144, NULL);
+        /* control characters are legal in YAML (newlines, tabs) */
+        if (verr_any(v)) {
+            json_t *last = json_array_get(v->list, json_array_size(v->list) - 1);
+            const char *f = json_string_value(json_object_get(last, "field"));
+            json_t *cfg = json_object_get(k, "kubeconfig");
+            if (f && strcmp(f, "kubernetes.kubeconfig") == 0 && json_is_string(cfg) &&
+                strlen(json_string_value(cfg)) == json_string_length(cfg) &&
+                json_string_length(cfg) <= 262144)
+                json_array_remove(v->list, json_array_size(v->list) - 1);
+        }
+        if (json_is_string(json_object_get(k, "kubeconfig")) &&
+            !strstr(json_string_value(json_object_get(k, "kubeconfig")), "clusters"))
+            verr(v, "kubernetes.kubeconfig", "does not look like a kubeconfig (no clusters section)");
+    }
+}
+
+/* Splits secret fields out of spec.kubernetes into a new object. */
+static json_t *take_secrets(json_t *spec)
+{
+    json_t *sec = json_object();
+    json_t *k = json_object_get(spec, "kubernetes");
+    for (int i = 0; SECRET_FIELDS[i] && k; i++) {
+        json_t *x = json_object_get(k, SECRET_FIELDS[i]);
+        if (x) { json_object_set(sec, SECRET_FIELDS[i], x); json_object_del(k, SECRET_FIELDS[i]); }
+    }
+    return sec;
+}
+
+static int seal(const api_env *env, const char *id, const json_t *sec, store_res *r)
+{
+    char *txt = json_dumps(sec, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!txt) return -1;
+    free(r->secret);
+    r->secret = NULL;
+    int rc = sp_seal(env->master_key, txt, strlen(txt), id, &r->secret, &r->secret_len);
+    sp_wipe(txt, strlen(txt));
+    free(txt);
+    return rc;
+}
+
+static json_t *unseal(const api_env *env, const store_res *r)
+{
+    unsigned char *pt;
+    size_t n;
+    if (!r->secret || sp_open(env->master_key, r->secret, r->secret_len, r->id, &pt, &n) != 0)
+        return NULL;
+    json_t *j = json_loadb((char *)pt, n, 0, NULL);
+    sp_wipe(pt, n);
+    free(pt);
+    return j;
+}
+
+static json_t *plane_status(api_req *rq, const store_res *r, const json_t *sec)
+{
+    json_t *st = json_object();
+    const json_t *k = json_object_get(r->spec, "kubernetes");
+    const char *kind = json_object_get(k, "kubeconfig") || json_object_get(sec, "kubeconfig")
+                           ? "kubeconfig"
+                           : json_is_true(json_object_get(k, "in_cluster")) ? "in_cluster" : "token";
+    json_t *cred = json_pack("{s:s}", "kind", kind);
+    if (r->secret) {
+        unsigned char h[32];
+        char hex[65], fp[80];
+        sp_sha256(r->secret, r->secret_len, h);   /* of the sealed blob: changes on every rotation */
+        sp_hex(h, 8, hex);
+        snprintf(fp, sizeof fp, "sha256:%s", hex);
+        json_object_set_new(cred, "fingerprint", json_string(fp));
+    }
+    json_object_set_new(st, "credentials", cred);
+    json_object_set_new(st, "reachable", json_string("Unknown"));
+    int64_t n = 0, b = 0;
+    store_count_clusters_on_plane(rq->env->store, r->id, &n, &b);
+    json_t *cap = json_object_get(r->spec, "capacity");
+    json_t *mb = json_object_get(cap, "max_brokers");
+    json_object_set_new(st, "clusters", json_integer(n));
+    json_object_set_new(st, "used_brokers", json_integer(b));
+    json_object_set_new(st, "max_brokers", json_integer(json_is_integer(mb) ? json_integer_value(mb) : 300));
+    json_object_set_new(st, "kafka_access",
+                        json_string(json_is_string(json_object_get(r->spec, "kafka_access"))
+                                        ? json_string_value(json_object_get(r->spec, "kafka_access"))
+                                        : "in_cluster_dns"));
+    return st;
+}
+
+static void answer(api_req *rq, api_resp *w, int code, const store_res *r)
+{
+    json_t *o = json_deep_copy(r->spec);
+    json_object_set_new(o, "id", json_string(r->id));
+    json_object_set_new(o, "status", plane_status(rq, r, NULL));
+    api_res_meta(o, r);
+    api_set_etag(w, r->resource_version);
+    api_json(w, code, o);
+}
+
+void api_plane_create(api_req *rq, api_resp *w)
+{
+    if (!api_require_body(rq, w)) return;
+    json_t *spec = json_deep_copy(rq->body);
+    api_strip_server_fields(spec, NULL);
+    verrs v = {0};
+    validate(spec, &v);
+    if (verr_any(&v)) { json_decref(spec); api_fail_fields(w, &v, NULL); return; }
+    store_res r = {0};
+    sp_id_new("dp", r.id);
+    snprintf(r.name, sizeof r.name, "%s", json_string_value(json_object_get(spec, "name")));
+    json_t *sec = take_secrets(spec);
+    r.spec = spec;
+    r.status = json_object();
+    r.generation = 1;
+    sp_now_rfc3339(r.created_at);
+    int rc = seal(rq->env, r.id, sec, &r) == 0 ? store_res_insert(rq->env->store, K_DATA_PLANE, &r) : ST_ERROR;
+    json_decref(sec);
+    if (rc == ST_CONFLICT) api_problem(w, 409, "name-taken", "a data plane named '%s' already exists", r.name);
+    else if (rc != ST_OK) api_store_error(w, rc, "creating the data plane");
+    else {
+        snprintf(w->location, sizeof w->location, "/v1/data-planes/%s", r.id);
+        answer(rq, w, 201, &r);
+    }
+    store_res_clear(&r);
+}
+
+void api_plane_list(api_req *rq, api_resp *w)
+{
+    page p;
+    if (!api_page_begin(rq, w, "data-planes", &p)) return;
+    store_res *list;
+    int n;
+    int rc = store_res_list(rq->env->store, K_DATA_PLANE, NULL, p.after, p.size, &list, &n);
+    if (rc != ST_OK) { api_store_error(w, rc, "listing data planes"); return; }
+    json_t *items = json_array();
+    for (int i = 0; i < n; i++) {
+        api_resp one = {0};
+        answer(rq, &one, 200, &list[i]);
+        json_array_append_new(items, one.body);
+    }
+    json_t *out = json_pack("{s:o}", "items", items);
+    api_page_end(&p, out, n, n ? list[n - 1].seq : 0);
+    store_res_free_list(list, n);
+    api_json(w, 200, out);
+}
+
+static bool load(api_req *rq, api_resp *w, store_res *r)
+{
+    int rc = store_res_get(rq->env->store, K_DATA_PLANE, rq->params[0], NULL, r);
+    if (rc == ST_NOTFOUND) { api_not_found(w, "data plane", rq->params[0]); return false; }
+    if (rc != ST_OK) { api_store_error(w, rc, "reading the data plane"); return false; }
+    return true;
+}
+
+void api_plane_get(api_req *rq, api_resp *w)
+{
+    store_res r;
+    if (!load(rq, w, &r)) return;
+    answer(rq, w, 200, &r);
+    store_res_clear(&r);
+}
+
+void api_plane_patch(api_req *rq, api_resp *w)
+{
+    if (!api_require_body(rq, w)) return;
+    store_res r;
+    if (!load(rq, w, &r)) return;
+    int64_t expect;
+    if (!api_expected_version(rq, w, r.resource_version, &expect)) { store_res_clear(&r); return; }
+    json_t *sec = unseal(rq->env, &r);
+    if (!sec) {
+        api_problem(w, 500, "sealed-credentials",
+                    "the stored credentials cannot be opened with this master key");
+        store_res_clear(&r);
+        return;
+    }
+    /* merge the patch into the full view (spec plus secrets), then split again */
+    json_t *full = json_deep_copy(r.spec);
+    json_t *k = json_object_get(full, "kubernetes");
+    if (json_is_object(k)) json_object_update(k, sec);
+    json_decref(sec);
+    json_t *patch = json_deep_copy(rq->body);
+    api_strip_server_fields(patch, NULL);
+    json_t *spec = json_merge_patch(full, patch);
+    json_decref(full);
+    json_decref(patch);
+    verrs v = {0};
+    validate(spec, &v);
+    const char *nn = json_string_value(json_object_get(spec, "name"));
+    if (nn && strcmp(nn, r.name) != 0) verr(&v, "name", "cannot change");
+    if (verr_any(&v)) { json_decref(spec); store_res_clear(&r); api_fail_fields(w, &v, NULL); return; }
+    sec = take_secrets(spec);
+    json_t *old_sec = unseal(rq->env, &r);
+    bool same = json_equal(spec, r.spec) && old_sec && json_equal(sec, old_sec);
+    json_decref(old_sec);
+    if (same) {
+        json_decref(spec); json_decref(sec);
+        answer(rq, w, 200, &r);
+        store_res_clear(&r);
+        return;
+    }
+    json_decref(r.spec);
+    r.spec = spec;
+    r.generation++;
+    int rc = seal(rq->env, r.id, sec, &r) == 0 ? store_res_update(rq->env->store, K_DATA_PLANE, &r, expect) : ST_ERROR;
+    json_decref(sec);
+    if (rc == ST_STALE) api_problem(w, 412, "precondition-failed", "the data plane changed meanwhile; read it again");
+    else if (rc != ST_OK) api_store_error(w, rc, "updating the data plane");
+    else answer(rq, w, 200, &r);
+    store_res_clear(&r);
+}
+
+void api_plane_delete(api_req *rq, api_resp *w)
+{
+    store_res r;
+    if (!load(rq, w, &r)) return;
+    int64_t expect, n = 0, b = 0;
+    if (!api_expected_version(rq, w, r.resource_version, &expect)) { store_res_clear(&r); return; }
+    int rc = store_count_clusters_on_plane(rq->env->store, r.id, &n, &b);
+    if (rc == ST_OK && n > 0)
+        api_problem(w, 409, "data-plane-in-use", "data plane %s still hosts %lld cluster(s)", r.id, (long long)n);
+    else if (rc == ST_OK && (rc = store_res_delete(rq->env->store, K_DATA_PLANE, r.id)) == ST_OK)
+        w->status = 204;
+    else
+        api_store_error(w, rc, "deleting the data plane");
+    store_res_clear(&r);
+}

@@ -1,0 +1,65 @@
+/* util.h — small building blocks shared by every layer: identifiers, time,
+ * encodings, hashing and authenticated encryption.
+ *
+ * Why here: ids, timestamps and crypto must be the same everywhere (an id made
+ * by the API must parse in the store and the workers), so one owner for each. */
+#ifndef SP_UTIL_H
+#define SP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define SP_ID_MAX 40          /* longest id incl. prefix and NUL */
+#define SP_TS_MAX 32          /* RFC 3339 timestamp buffer */
+
+/* "<prefix>-" followed by 16 lowercase base32 chars (80 random bits). */
+int sp_id_new(const char *prefix, char out[SP_ID_MAX]);
+/* true if s looks like an id with this prefix (prefix without '-'). */
+bool sp_id_valid(const char *s, const char *prefix);
+
+/* Current time as RFC 3339 UTC with milliseconds: 2026-11-21T22:24:01.123Z */
+void sp_now_rfc3339(char out[SP_TS_MAX]);
+/* Monotonic milliseconds / microseconds. */
+int64_t sp_mono_ms(void);
+int64_t sp_mono_us(void);
+/* Parse RFC 3339 (Z or offset) into unix seconds; -1 on error. */
+int64_t sp_parse_rfc3339(const char *s);
+
+/* Random bytes from OpenSSL; 0 on success. */
+int sp_random(void *buf, size_t n);
+
+/* base64url without padding. out needs 4*ceil(n/3)+1 bytes. Returns length. */
+size_t sp_b64url_encode(const unsigned char *in, size_t n, char *out);
+/* Decode base64url (no padding); returns decoded length or -1. */
+long sp_b64url_decode(const char *in, unsigned char *out, size_t outcap);
+/* Standard base64 with padding (for PEM-ish inputs); -1 on error. */
+long sp_b64_decode(const char *in, unsigned char *out, size_t outcap);
+void sp_hex(const unsigned char *in, size_t n, char *out);
+
+/* SHA-256 of the concatenation salt||data. */
+void sp_sha256(const void *data, size_t n, unsigned char out[32]);
+void sp_hmac_sha256(const unsigned char *key, size_t klen, const void *data,
+                    size_t n, unsigned char out[32]);
+/* Constant-time equality of two n-byte buffers. */
+bool sp_ct_equal(const void *a, const void *b, size_t n);
+
+/* AES-256-GCM. Output layout: 12-byte nonce || ciphertext || 16-byte tag.
+ * *out is malloc'd. aad may be NULL. Returns 0 on success. */
+int sp_seal(const unsigned char key[32], const void *pt, size_t ptlen,
+            const char *aad, unsigned char **out, size_t *outlen);
+int sp_open(const unsigned char key[32], const unsigned char *in, size_t inlen,
+            const char *aad, unsigned char **pt, size_t *ptlen);
+
+/* Overwrites memory that held a secret (not optimised away). */
+void sp_wipe(void *p, size_t n);
+
+/* Read a whole file (NUL-terminated); NULL on error. */
+char *sp_read_file(const char *path, size_t *len);
+/* Write a file with the given mode atomically (tmp + fsync + rename). */
+int sp_write_file_atomic(const char *path, const void *data, size_t n, int mode);
+
+/* Valid UTF-8 without NUL bytes or C0 control chars (except none). */
+bool sp_utf8_clean(const char *s, size_t n);
+
+#endif

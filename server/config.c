@@ -1,0 +1,148 @@
+/* config.c — flags and STREAMPLANE_* environment variables; flags win. */
+#define _GNU_SOURCE
+#include "server.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void config_defaults(config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->listen, sizeof c->listen, "127.0.0.1:8080");
+    snprintf(c->data_dir, sizeof c->data_dir, "./data");
+    c->workers = 4;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    c->http_threads = n > 2 ? (int)n : 2;
+    snprintf(c->log_level, sizeof c->log_level, "info");
+    c->max_body = 1 << 20;
+    c->rate_limit = 50;
+    c->rate_burst = 100;
+    c->durable = true;
+}
+
+void config_usage(FILE *out)
+{
+    fputs(
+        "usage: streamplane serve [options]\n"
+        "       streamplane routes      print every route (METHOD PATH)\n"
+        "       streamplane version\n"
+        "\n"
+        "Options (each also settable as the environment variable shown; flags win):\n"
+        "  --listen HOST:PORT      address to serve on          STREAMPLANE_LISTEN (127.0.0.1:8080)\n"
+        "  --data-dir DIR          SQLite store, admin token,   STREAMPLANE_DATA_DIR (./data)\n"
+        "                          master key, manifests\n"
+        "  --workers N             reconcile worker threads     STREAMPLANE_WORKERS (4)\n"
+        "  --http-threads N        HTTP threads                 STREAMPLANE_HTTP_THREADS (CPUs, at least 2)\n"
+        "  --log-format json|text  log lines as JSON or text    STREAMPLANE_LOG_FORMAT (json)\n"
+        "  --log-level LEVEL       debug|info|warn|error        STREAMPLANE_LOG_LEVEL (info)\n"
+        "  --max-body-bytes N      largest request body         STREAMPLANE_MAX_BODY_BYTES (1048576)\n"
+        "  --rate-limit R          requests/s per credential,   STREAMPLANE_RATE_LIMIT (50)\n"
+        "                          0 turns rate limiting off\n"
+        "  --rate-burst N          bucket size                  STREAMPLANE_RATE_BURST (100)\n"
+        "  --sync full|normal      fsync on every commit (full) STREAMPLANE_SYNC (full)\n"
+        "                          or only at checkpoints\n"
+        "  --docs-asset FILE       redoc.standalone.js for /docs STREAMPLANE_DOCS_ASSET\n"
+        "                          (default: node_modules/redoc/bundles/ beside the build)\n"
+        "  -h, --help              this text\n"
+        "\n"
+        "Secrets (environment only):\n"
+        "  STREAMPLANE_ADMIN_TOKEN  operator bearer token; generated into DATA_DIR/admin-token when unset\n"
+        "  STREAMPLANE_MASTER_KEY   64 hex chars or base64 of 32 bytes: encrypts data-plane credentials;\n"
+        "                           generated into DATA_DIR/master.key (0600) when unset\n",
+        out);
+}
+
+static int set(config *c, const char *name, const char *v)
+{
+    char *end;
+    if (strcmp(name, "listen") == 0) {
+        if (!strrchr(v, ':')) { fprintf(stderr, "streamplane: --listen wants HOST:PORT, got '%s'\n", v); return -1; }
+        snprintf(c->listen, sizeof c->listen, "%s", v);
+    } else if (strcmp(name, "data-dir") == 0) {
+        snprintf(c->data_dir, sizeof c->data_dir, "%s", v);
+    } else if (strcmp(name, "workers") == 0 || strcmp(name, "http-threads") == 0 ||
+               strcmp(name, "rate-burst") == 0 || strcmp(name, "max-body-bytes") == 0) {
+        long n = strtol(v, &end, 10);
+        long lo = strcmp(name, "max-body-bytes") == 0 ? 1024 : 1;
+        long hi = strcmp(name, "max-body-bytes") == 0 ? 64L << 20 : 1024;
+        if (!*v || *end || n < lo || n > hi) {
+            fprintf(stderr, "streamplane: --%s wants an integer from %ld to %ld, got '%s'\n", name, lo, hi, v);
+            return -1;
+        }
+        if (name[0] == 'w') c->workers = (int)n;
+        else if (name[0] == 'h') c->http_threads = (int)n;
+        else if (name[0] == 'r') c->rate_burst = (int)n;
+        else c->max_body = n;
+    } else if (strcmp(name, "rate-limit") == 0) {
+        double r = strtod(v, &end);
+        if (!*v || *end || r < 0 || r > 1e6) {
+            fprintf(stderr, "streamplane: --rate-limit wants requests per second (0 = off), got '%s'\n", v);
+            return -1;
+        }
+        c->rate_limit = r;
+    } else if (strcmp(name, "log-format") == 0) {
+        if (strcmp(v, "json") && strcmp(v, "text")) {
+            fprintf(stderr, "streamplane: --log-format wants json or text\n");
+            return -1;
+        }
+        c->log_text = strcmp(v, "text") == 0;
+    } else if (strcmp(name, "log-level") == 0) {
+        if (strcmp(v, "debug") && strcmp(v, "info") && strcmp(v, "warn") && strcmp(v, "error")) {
+            fprintf(stderr, "streamplane: --log-level wants debug, info, warn or error\n");
+            return -1;
+        }
+        snprintf(c->log_level, sizeof c->log_level, "%s", v);
+    } else if (strcmp(name, "sync") == 0) {
+        if (strcmp(v, "full") && strcmp(v, "normal")) {
+            fprintf(stderr, "streamplane: --sync wants full or normal\n");
+            return -1;
+        }
+        c->durable = strcmp(v, "full") == 0;
+    } else if (strcmp(name, "docs-asset") == 0) {
+        snprintf(c->docs_asset, sizeof c->docs_asset, "%s", v);
+    }
+    return 0;
+}
+
+static const struct option OPTS[] = {
+    {"listen", required_argument, 0, 0},      {"data-dir", required_argument, 0, 0},
+    {"workers", required_argument, 0, 0},     {"http-threads", required_argument, 0, 0},
+    {"log-format", required_argument, 0, 0},  {"log-level", required_argument, 0, 0},
+    {"max-body-bytes", required_argument, 0, 0}, {"rate-limit", required_argument, 0, 0},
+    {"rate-burst", required_argument, 0, 0},  {"sync", required_argument, 0, 0},
+    {"docs-asset", required_argument, 0, 0},  {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+int config_parse(config *c, int argc, char **argv)
+{
+    for (int i = 0; OPTS[i].name; i++) {
+        if (OPTS[i].has_arg == no_argument) continue;
+        char env[64] = "STREAMPLANE_";
+        for (const char *p = OPTS[i].name; *p; p++) {
+            size_t n = strlen(env);
+            env[n] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+            env[n + 1] = 0;
+        }
+        const char *v = getenv(env);
+        if (v && *v && set(c, OPTS[i].name, v) != 0) {
+            fprintf(stderr, "streamplane: (from %s)\n", env);
+            return -1;
+        }
+    }
+    optind = 1;
+    int idx, ch;
+    while ((ch = getopt_long(argc, argv, "h", OPTS, &idx)) != -1) {
+        if (ch == 'h') { config_usage(stdout); return 1; }
+        if (ch != 0) { config_usage(stderr); return -1; }
+        if (set(c, OPTS[idx].name, optarg) != 0) return -1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "streamplane: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    return 0;
+}

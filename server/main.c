@@ -1,0 +1,202 @@
+/* main.c — streamplane: the command line, start-up and shutdown.
+ *
+ * `serve` opens the store in the data directory, loads or creates the
+ * operator token and the master key, starts the HTTP service and waits
+ * for SIGTERM/SIGINT; then it stops accepting, lets in-flight requests
+ * finish, and closes the store. */
+#define _GNU_SOURCE
+#include "server.h"
+#include "log.h"
+#include "routes.h"
+#include "../workers/queue.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int ensure_dir(const char *d)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", d);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') { *p = 0; mkdir(tmp, 0700); *p = '/'; }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -1;
+    struct stat sb;
+    return stat(tmp, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
+}
+
+/* Reads DIR/name, or creates it with `make` and mode 0600. */
+static char *load_or_create(const char *dir, const char *name, char *(*make)(void), bool *created)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    *created = false;
+    char *v = sp_read_file(path, NULL);
+    if (v) {
+        v[strcspn(v, "\r\n")] = 0;
+        return v;
+    }
+    v = make();
+    if (!v) return NULL;
+    if (sp_write_file_atomic(path, v, strlen(v), 0600) != 0) { free(v); return NULL; }
+    *created = true;
+    return v;
+}
+
+static char *make_token(void)
+{
+    unsigned char r[32];
+    char *out = malloc(64);
+    if (!out || sp_random(r, sizeof r)) { free(out); return NULL; }
+    memcpy(out, "spa_", 4);
+    sp_b64url_encode(r, sizeof r, out + 4);
+    return out;
+}
+
+static char *make_key(void)
+{
+    unsigned char r[32];
+    char *out = malloc(65);
+    if (!out || sp_random(r, sizeof r)) { free(out); return NULL; }
+    sp_hex(r, 32, out);
+    return out;
+}
+
+/* 64 hex chars or base64 of 32 bytes. */
+static int parse_master_key(const char *s, unsigned char out[32])
+{
+    size_t n = strlen(s);
+    if (n == 64) {
+        for (int i = 0; i < 32; i++) {
+            unsigned v;
+            if (sscanf(s + 2 * i, "%2x", &v) != 1) return -1;
+            out[i] = (unsigned char)v;
+        }
+        return 0;
+    }
+    unsigned char buf[48];
+    return sp_b64_decode(s, buf, sizeof buf) == 32 ? (memcpy(out, buf, 32), 0) : -1;
+}
+
+static void default_docs_asset(config *c, const char *argv0)
+{
+    if (c->docs_asset[0]) return;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return;
+    exe[n] = 0;
+    (void)argv0;
+    char *d = dirname(exe);   /* .../build */
+    snprintf(c->docs_asset, sizeof c->docs_asset, "%s/../node_modules/redoc/bundles/redoc.standalone.js", d);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    static server s;     /* large; lives for the whole run */
+    config_defaults(&s.cfg);
+    int pc = config_parse(&s.cfg, argc, argv);
+    if (pc != 0) return pc > 0 ? 0 : 2;
+    log_level lvl = LOG_INFO;
+    log_parse_level(s.cfg.log_level, &lvl);
+    log_setup(s.cfg.log_text, lvl);
+    default_docs_asset(&s.cfg, argv[0]);
+
+    /* signals go to this thread only (sigwait below) */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (ensure_dir(s.cfg.data_dir) != 0) {
+        log_msg(LOG_ERROR, "cannot create data directory %s: %s", s.cfg.data_dir, strerror(errno));
+        return 1;
+    }
+    bool created;
+    const char *tok = getenv("STREAMPLANE_ADMIN_TOKEN");
+    if (tok && *tok) {
+        if (strlen(tok) < 16 || strlen(tok) >= sizeof s.admin_token) {
+            log_msg(LOG_ERROR, "STREAMPLANE_ADMIN_TOKEN must be 16 to 127 characters");
+            return 1;
+        }
+        snprintf(s.admin_token, sizeof s.admin_token, "%s", tok);
+    } else {
+        char *t = load_or_create(s.cfg.data_dir, "admin-token", make_token, &created);
+        if (!t || strlen(t) < 16 || strlen(t) >= sizeof s.admin_token) {
+            log_msg(LOG_ERROR, "cannot read or create %s/admin-token", s.cfg.data_dir);
+            free(t);
+            return 1;
+        }
+        snprintf(s.admin_token, sizeof s.admin_token, "%s", t);
+        free(t);
+        log_emit(LOG_INFO, created ? "generated the operator token" : "using the operator token",
+                 json_pack("{s:s+}", "path", s.cfg.data_dir, "/admin-token"));
+    }
+    const char *mk = getenv("STREAMPLANE_MASTER_KEY");
+    char *mkf = NULL;
+    if (!mk || !*mk) {
+        mkf = load_or_create(s.cfg.data_dir, "master.key", make_key, &created);
+        if (created) log_emit(LOG_INFO, "generated the master key",
+                              json_pack("{s:s+}", "path", s.cfg.data_dir, "/master.key"));
+        mk = mkf;
+    }
+    if (!mk || parse_master_key(mk, s.env.master_key) != 0) {
+        log_msg(LOG_ERROR, "the master key must be 64 hex characters or base64 of 32 bytes");
+        free(mkf);
+        return 1;
+    }
+    free(mkf);
+
+    char dbpath[1200], err[512];
+    snprintf(dbpath, sizeof dbpath, "%s/streamplane.db", s.cfg.data_dir);
+    s.env.store = store_open(dbpath, s.cfg.durable, err, sizeof err);
+    if (!s.env.store) { log_msg(LOG_ERROR, "store: %s", err); return 1; }
+    s.env.queue = queue_new();
+    s.env.docs_asset = s.cfg.docs_asset;
+    if (server_start(&s) != 0) {
+        server_stop(&s);
+        queue_free(s.env.queue);
+        store_close(s.env.store);
+        return 1;
+    }
+    log_emit(LOG_INFO, "listening",
+             json_pack("{s:s, s:i, s:s, s:i, s:i, s:s}", "listen", s.cfg.listen, "port", s.port,
+                       "data_dir", s.cfg.data_dir, "http_threads", s.cfg.http_threads,
+                       "workers", s.cfg.workers, "version", SP_VERSION));
+    int sig = 0;
+    sigwait(&set, &sig);
+    log_emit(LOG_INFO, "shutting down", json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    server_stop(&s);
+    queue_shutdown(s.env.queue);
+    queue_free(s.env.queue);
+    store_close(s.env.store);
+    sp_wipe(s.env.master_key, sizeof s.env.master_key);
+    log_msg(LOG_INFO, "stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        config_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "serve") == 0) return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "routes") == 0) {
+        for (int i = 0; i < routes_count(); i++)
+            printf("%s %s\n", routes_get(i)->method, routes_get(i)->pattern);
+        return 0;
+    }
+    if (strcmp(argv[1], "version") == 0) { printf("streamplane %s\n", SP_VERSION); return 0; }
+    fprintf(stderr, "streamplane: unknown command '%s'\n\n", argv[1]);
+    config_usage(stderr);
+    return 2;
+}

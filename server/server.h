@@ -1,0 +1,49 @@
+/* server.h — configuration and the running HTTP service. */
+#ifndef SP_SERVER_H
+#define SP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "../api/api.h"
+#include "metrics.h"
+#include "ratelimit.h"
+
+#define SP_VERSION "0.1.0"
+
+typedef struct config {
+    char listen[300];            /* HOST:PORT */
+    char data_dir[1024];
+    int workers;
+    int http_threads;
+    bool log_text;
+    char log_level[8];
+    long max_body;               /* bytes */
+    double rate_limit;           /* requests/s per credential; 0 = off */
+    int rate_burst;
+    bool durable;                /* fsync every commit (synchronous=FULL) */
+    char docs_asset[1024];
+} config;
+
+void config_defaults(config *c);
+/* Applies STREAMPLANE_* environment variables, then argv flags. Returns 0,
+ * or 1 when --help was printed, or -1 after printing an error. */
+int config_parse(config *c, int argc, char **argv);
+void config_usage(FILE *out);
+
+typedef struct server {
+    config cfg;
+    api_env env;
+    metrics *metrics;
+    ratelimit *rl;
+    char admin_token[128];
+    struct MHD_Daemon *daemon;
+    int port;
+    long inflight;               /* requests being processed (atomic) */
+    void *idem;                  /* in-flight idempotency keys */
+} server;
+
+int server_start(server *s);     /* binds and starts serving */
+void server_stop(server *s);     /* stop accepting, finish in-flight, stop */
+server *server_of(const api_env *env);
+
+#endif

@@ -1,0 +1,253 @@
+/* harness.c — see harness.h. */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    int p = ntohs(a.sin_port);
+    close(fd);
+    return p;
+}
+
+void srv_start(spsrv *s, const char *dir, const char *const *extra)
+{
+    if (!dir) {
+        snprintf(s->dir, sizeof s->dir, "/tmp/sp-e2e-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(s->dir));
+        s->own_dir = true;
+    } else if (dir != s->dir)
+        snprintf(s->dir, sizeof s->dir, "%s", dir);
+    s->port = free_port();
+    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
+    char listen[64], logp[200];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port);
+    snprintf(logp, sizeof logp, "%s/server.log", s->dir);
+    const char *argv[32] = {SP_BINARY, "serve", "--listen", listen, "--data-dir", s->dir,
+                            "--http-threads", "4"};
+    int n = 8;
+    for (int i = 0; extra && extra[i] && n < 30; i++) argv[n++] = extra[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) { dup2(fd, 2); close(fd); }
+        setenv("STREAMPLANE_ADMIN_TOKEN", ADMIN, 1);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    s->pid = pid;
+    for (int i = 0; i < 500; i++) {        /* up to 10 s */
+        spresp r = req(s, "GET", "/healthz", NULL, NULL, 0, NULL);
+        long st = r.status;
+        resp_free(&r);
+        if (st == 200) return;
+        int wst;
+        if (waitpid(pid, &wst, WNOHANG) == pid) ck_abort_msg("server exited at start; see %s", logp);
+        usleep(20000);
+    }
+    ck_abort_msg("server did not answer /healthz; see %s", logp);
+}
+
+int srv_stop(spsrv *s, int sig)
+{
+    if (s->pid <= 0) return 0;
+    kill(s->pid, sig);
+    int st = 0;
+    waitpid(s->pid, &st, 0);
+    s->pid = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+}
+
+void srv_cleanup(spsrv *s)
+{
+    if (s->pid > 0) srv_stop(s, SIGKILL);
+    if (s->own_dir && s->dir[0] && !getenv("SP_KEEP")) {
+        char cmd[200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+        if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", s->dir);
+    }
+}
+
+typedef struct buf { char *p; size_t n; } buf;
+
+static size_t on_body(char *d, size_t sz, size_t nm, void *u)
+{
+    buf *b = u;
+    size_t n = sz * nm;
+    char *np = realloc(b->p, b->n + n + 1);
+    if (!np) return 0;
+    b->p = np;
+    memcpy(b->p + b->n, d, n);
+    b->n += n;
+    b->p[b->n] = 0;
+    return n;
+}
+
+static void hcopy(const char *line, size_t n, const char *name, char *dst, size_t cap)
+{
+    size_t hl = strlen(name);
+    if (n <= hl + 1 || strncasecmp(line, name, hl) != 0 || line[hl] != ':') return;
+    const char *v = line + hl + 1;
+    while (*v == ' ') v++;
+    size_t vl = n - (size_t)(v - line);
+    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n')) vl--;
+    if (vl >= cap) vl = cap - 1;
+    memcpy(dst, v, vl);
+    dst[vl] = 0;
+}
+
+static size_t on_header(char *d, size_t sz, size_t nm, void *u)
+{
+    spresp *r = u;
+    size_t n = sz * nm;
+    hcopy(d, n, "Content-Type", r->ctype, sizeof r->ctype);
+    hcopy(d, n, "ETag", r->etag, sizeof r->etag);
+    hcopy(d, n, "Location", r->location, sizeof r->location);
+    hcopy(d, n, "Operation-Location", r->op_location, sizeof r->op_location);
+    hcopy(d, n, "Retry-After", r->retry_after, sizeof r->retry_after);
+    hcopy(d, n, "X-Request-Id", r->request_id, sizeof r->request_id);
+    hcopy(d, n, "Allow", r->allow, sizeof r->allow);
+    hcopy(d, n, "RateLimit-Remaining", r->ratelimit_remaining, sizeof r->ratelimit_remaining);
+    hcopy(d, n, "Idempotent-Replayed", r->replayed, sizeof r->replayed);
+    return n;
+}
+
+static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void record(const char *method, const char *path, const spresp *r)
+{
+    static const char *file = SP_BUILD_DIR "/e2e-exchanges.jsonl";
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "method", method, "path", path, "status", (int)r->status,
+                          "content_type", r->ctype);
+    bool is_json = strstr(r->ctype, "json") != NULL;
+    json_object_set(o, "body", is_json && r->json ? r->json : json_null());
+    if (is_json && !r->json && r->len) json_object_set_new(o, "body_unparsed", json_string("yes"));
+    json_object_set_new(o, "headers", json_pack("{s:s, s:s, s:s}", "etag", r->etag, "location", r->location,
+                                                 "x-request-id", r->request_id));
+    char *line = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    pthread_mutex_lock(&rec_mu);
+    FILE *f = fopen(file, "a");
+    if (f) { fprintf(f, "%s\n", line); fclose(f); }
+    pthread_mutex_unlock(&rec_mu);
+    free(line);
+}
+
+spresp req(spsrv *s, const char *method, const char *path, const char *token,
+           const char *body, size_t body_len, const char *const *headers)
+{
+    spresp r = {0};
+    CURL *c = curl_easy_init();
+    ck_assert_ptr_nonnull(c);
+    char url[2048];
+    snprintf(url, sizeof url, "%s%s", s->base, path);
+    struct curl_slist *h = NULL;
+    char auth[512];
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, auth);
+    }
+    for (int i = 0; headers && headers[i]; i++) h = curl_slist_append(h, headers[i]);
+    h = curl_slist_append(h, "Expect:");
+    buf b = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body_len ? body_len : strlen(body)));
+    }
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    else r.status = -(long)rc;
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    r.body = b.p ? b.p : strdup("");
+    r.len = b.n;
+    if (r.len) r.json = json_loadb(r.body, r.len, 0, NULL);
+    if (r.status > 0 && strcmp(path, "/healthz") != 0) record(method, path, &r);
+    return r;
+}
+
+void resp_free(spresp *r)
+{
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+spresp jreq(spsrv *s, const char *method, const char *path, const char *token, const char *json)
+{
+    const char *const h[] = {"Content-Type: application/json", NULL};
+    return req(s, method, path, token, json, 0, json ? h : NULL);
+}
+
+const char *jpath(json_t *j, const char *dotted)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", dotted);
+    char *save;
+    for (char *t = strtok_r(tmp, ".", &save); t && j; t = strtok_r(NULL, ".", &save)) j = json_object_get(j, t);
+    return json_string_value(j);
+}
+
+const char *jstr(const spresp *r, const char *key) { return json_string_value(json_object_get(r->json, key)); }
+
+void assert_problem(const spresp *r, long status)
+{
+    ck_assert_msg(r->status == status, "want %ld, got %ld: %s", status, r->status, r->body);
+    ck_assert_msg(strncmp(r->ctype, "application/problem+json", 24) == 0, "content type %s", r->ctype);
+    ck_assert_ptr_nonnull(r->json);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "status")), status);
+    ck_assert_ptr_nonnull(jstr(r, "type"));
+    ck_assert_ptr_nonnull(jstr(r, "title"));
+    ck_assert_ptr_nonnull(jstr(r, "detail"));
+    ck_assert(json_is_array(json_object_get(r->json, "errors")));
+    ck_assert(r->request_id[0]);
+}
+
+void make_tenant(spsrv *s, const char *name, const char *quotas, char tenant_id[64], char secret[128])
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"name\":\"%s\"%s%s}", name, quotas ? ",\"quotas\":" : "", quotas ? quotas : "");
+    spresp r = jreq(s, "POST", "/v1/tenants", ADMIN, body);
+    ck_assert_msg(r.status == 201, "tenant: %ld %s", r.status, r.body);
+    snprintf(tenant_id, 64, "%s", jstr(&r, "id"));
+    resp_free(&r);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/tenants/%s/api-keys", tenant_id);
+    r = jreq(s, "POST", path, ADMIN, "{\"name\":\"ci\"}");
+    ck_assert_msg(r.status == 201, "key: %ld %s", r.status, r.body);
+    snprintf(secret, 128, "%s", jstr(&r, "secret"));
+    resp_free(&r);
+}

@@ -1,0 +1,21 @@
+/* End-to-end tests: the real binary over real HTTP on loopback. */
+#include <check.h>
+#include <curl/curl.h>
+#include <stdlib.h>
+
+Suite *suite_flow(void);
+Suite *suite_errors(void);
+Suite *suite_concurrency(void);
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    SRunner *sr = srunner_create(suite_flow());
+    srunner_add_suite(sr, suite_errors());
+    srunner_add_suite(sr, suite_concurrency());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    curl_global_cleanup();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

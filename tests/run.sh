@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs every test stage and ends with one line of counts:
+#   "<passed> passed, <failed> failed"
+# usage: tests/run.sh BUILD_DIR [ASAN_BUILD_DIR]   (either may be "")
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-}
+ASAN=${2:-}
+passed=0; failed=0; stages_failed=()
+
+# Check prints "100%: Checks: N, Failures: F, Errors: E".
+count_check() {
+  local line n f e
+  line=$(grep -E '^[0-9]+%: Checks: [0-9]+' "$1" | tail -1)
+  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+  n=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
+  f=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$line")
+  e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
+  passed=$((passed + n - f - e)); failed=$((failed + f + e))
+}
+# Node scripts print "N passed, M failed".
+count_plain() {
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+  passed=$((passed + $(cut -d' ' -f1 <<<"$line"))); failed=$((failed + $(cut -d' ' -f3 <<<"$line")))
+}
+
+# redocly lint: one check; it passes when the command exits 0.
+count_lint() {
+  if grep -qE "Woohoo! Your API description is valid|validated in" "$1" && ! grep -qE "[0-9]+ errors? " "$1"; then
+    passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
+
+stage() {  # stage NAME COUNTER CMD...
+  local name=$1 counter=$2; shift 2
+  local log; log=$(mktemp)
+  echo "== $name"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  $counter "$log"
+  [ "$rc" -eq 0 ] || stages_failed+=("$name")
+  rm -f "$log"
+}
+
+run_suite() {  # run_suite BUILD_DIR LABEL
+  local b=$1 label=$2
+  rm -f "$b/e2e-exchanges.jsonl"
+  stage "unit ($label)" count_check "$b/unit_tests"
+  stage "e2e ($label)" count_check "$b/e2e_tests"
+}
+
+if [ -n "$BUILD" ]; then
+  run_suite "$BUILD" "release"
+  "$BUILD/streamplane" routes > "$BUILD/routes.txt"
+  export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
+  stage "openapi lint (@redocly/cli)" count_lint npx --no-install redocly lint openapi/openapi.yaml --format=stylish
+  stage "openapi routes match the server" count_plain node tests/openapi/check-routes.mjs openapi/openapi.yaml "$BUILD/routes.txt"
+  stage "real responses validate against openapi" count_plain node tests/openapi/validate-responses.mjs openapi/openapi.yaml "$BUILD/e2e-exchanges.jsonl"
+  stage "openapi tools self-test" count_plain node tests/openapi/selftest.mjs
+fi
+if [ -n "$ASAN" ]; then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export CK_DEFAULT_TIMEOUT=60
+  run_suite "$ASAN" "ASan+UBSan"
+fi
+
+echo
+if [ ${#stages_failed[@]} -gt 0 ]; then
+  echo "failed stages: ${stages_failed[*]}"
+  failed=$((failed > 0 ? failed : 1))
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ ${#stages_failed[@]} -eq 0 ]

@@ -1,0 +1,20 @@
+/* Unit tests: one suite per concern; Check prints the counts. */
+#include <check.h>
+#include <stdlib.h>
+
+Suite *suite_util(void);
+Suite *suite_api(void);
+Suite *suite_store(void);
+Suite *suite_queue(void);
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite_util());
+    srunner_add_suite(sr, suite_api());
+    srunner_add_suite(sr, suite_store());
+    srunner_add_suite(sr, suite_queue());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
