@@ -93,6 +93,9 @@ bool v_enum(verrs *v, const char *field, const json_t *j, const char *const *all
 /* Reports every key of obj not in allowed[] as an unknown field. */
 void v_known_keys(verrs *v, const char *prefix, const json_t *obj, const char *const *allowed);
 
+/* json_equal that treats two absent (NULL) values as equal. */
+bool json_same(const json_t *a, const json_t *b);
+
 /* RFC 7396 JSON Merge Patch: returns a new value (target is not modified). */
 json_t *json_merge_patch(const json_t *target, const json_t *patch);
 

@@ -306,12 +306,12 @@ static json_t *cluster_json(const store_res *r)
     return o;
 }
 
-static void answer(api_resp *w, int code, const store_res *r)
+/* op: the operation this request created (Operation-Location), or NULL. */
+static void answer(api_resp *w, int code, const store_res *r, const char *op)
 {
     api_set_etag(w, r->resource_version);
     snprintf(w->location, sizeof w->location, "/v1/clusters/%s", r->id);
-    const char *op = json_string_value(json_object_get(r->status, "current_operation_id"));
-    if (code == 202 && op) snprintf(w->op_location, sizeof w->op_location, "/v1/operations/%s", op);
+    if (op && *op) snprintf(w->op_location, sizeof w->op_location, "/v1/operations/%s", op);
     api_json(w, code, cluster_json(r));
 }
 
@@ -336,8 +336,10 @@ static void set_condition(json_t *status, const char *type, const char *st, cons
                                            "reason", reason, "message", msg, "last_transition_time", now));
 }
 
-/* Records an operation for the cluster and points status at the current one. */
-static int add_operation(api_req *rq, store_res *r, const char *type, json_t *changes, json_t *before)
+/* Records an operation for the cluster (its id into op_id) and points
+ * status at the current one: the oldest still pending or running. */
+static int add_operation(api_req *rq, store_res *r, const char *type, json_t *changes, json_t *before,
+                         char op_id[SP_ID_MAX])
 {
     store_op o = {0};
     sp_id_new("op", o.id);
@@ -351,6 +353,7 @@ static int add_operation(api_req *rq, store_res *r, const char *type, json_t *ch
     o.spec_before = before;
     sp_now_rfc3339(o.created_at);
     int rc = store_op_insert(rq->env->store, &o);
+    snprintf(op_id, SP_ID_MAX, "%s", o.id);
     char cur[SP_ID_MAX];
     if (rc == ST_OK) rc = store_op_current(rq->env->store, r->id, cur);
     if (rc == ST_OK) json_object_set_new(r->status, "current_operation_id", json_string(cur));
@@ -416,13 +419,14 @@ void api_cluster_create(api_req *rq, api_resp *w)
     json_object_set_new(r.status, "data_plane_id", dp ? json_string(dp) : json_null());
     set_condition(r.status, "Ready", "False", "Provisioning", "waiting for a worker to provision the cluster");
     sp_now_rfc3339(r.created_at);
+    char op[SP_ID_MAX] = "";
     rc = store_res_insert(rq->env->store, K_CLUSTER, &r);
-    if (rc == ST_OK) rc = add_operation(rq, &r, "CREATE", json_object(), NULL);
+    if (rc == ST_OK) rc = add_operation(rq, &r, "CREATE", json_object(), NULL, op);
     if (rc == ST_OK) rc = store_res_update(rq->env->store, K_CLUSTER, &r, 0);
     if (rc == ST_CONFLICT)
         api_problem(w, 409, "name-taken", "this tenant already has a cluster named '%s'", r.name);
     else if (rc != ST_OK) api_store_error(w, rc, "creating the cluster");
-    else answer(w, 202, &r);
+    else answer(w, 202, &r, op);
     store_res_clear(&r);
 }
 
@@ -459,13 +463,13 @@ void api_cluster_get(api_req *rq, api_resp *w)
 {
     store_res r;
     if (!load(rq, w, &r)) return;
-    answer(w, 200, &r);
+    answer(w, 200, &r, NULL);
     store_res_clear(&r);
 }
 
 static void change(json_t *ch, const char *field, json_t *from, json_t *to)
 {
-    if (json_equal(from, to)) return;
+    if (json_same(from, to)) return;
     json_object_set_new(ch, field, json_pack("{s:O?, s:O?}", "from", from, "to", to));
 }
 
@@ -479,7 +483,7 @@ static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, i
     if (verr_any(&v)) { json_decref(spec); api_fail_fields(w, &v, NULL); return; }
     const char *nn = json_string_value(json_object_get(spec, "name"));
     if (strcmp(nn, r->name) != 0) verr(&v, "name", "cannot change; create a new cluster instead");
-    if (!json_equal(json_object_get(spec, "data_plane_id"), json_object_get(r->spec, "data_plane_id")))
+    if (!json_same(json_object_get(spec, "data_plane_id"), json_object_get(r->spec, "data_plane_id")))
         verr(&v, "data_plane_id", "cannot change; moving a cluster between data planes is not supported");
     const char *old_version = json_string_value(json_object_get(r->status, "kafka_version"));
     if (old_version && cluster_version_cmp(e.version, old_version) < 0)
@@ -498,7 +502,7 @@ static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, i
     }
     if (json_equal(spec, r->spec)) {   /* nothing to do: PUT of the same object */
         json_decref(spec);
-        answer(w, 200, r);
+        answer(w, 200, r, NULL);
         return;
     }
     if (!check_quota(rq, w, r->tenant_id, 0, e.brokers - r->brokers,
@@ -530,11 +534,12 @@ static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, i
     effective_status(&e, r->status);
     if (strcmp(r->phase, "RUNNING") == 0 || strcmp(r->phase, "DEGRADED") == 0)
         snprintf(r->phase, sizeof r->phase, "UPDATING");
-    int rc = add_operation(rq, r, type, ch, before);
+    char op[SP_ID_MAX] = "";
+    int rc = add_operation(rq, r, type, ch, before, op);
     if (rc == ST_OK) rc = store_res_update(rq->env->store, K_CLUSTER, r, expect);
     if (rc == ST_STALE) api_problem(w, 412, "precondition-failed", "the cluster changed meanwhile; read it again");
     else if (rc != ST_OK) api_store_error(w, rc, "updating the cluster");
-    else answer(w, 202, r);
+    else answer(w, 202, r, op);
 }
 
 void api_cluster_put(api_req *rq, api_resp *w)
@@ -574,18 +579,19 @@ void api_cluster_delete(api_req *rq, api_resp *w)
     int64_t expect;
     if (!api_expected_version(rq, w, r.resource_version, &expect)) { store_res_clear(&r); return; }
     if (strcmp(r.phase, "DELETING") == 0) {   /* repeated DELETE: same answer, nothing new */
-        answer(w, 202, &r);
+        answer(w, 202, &r, json_string_value(json_object_get(r.status, "current_operation_id")));
         store_res_clear(&r);
         return;
     }
     int rc = store_op_cancel_pending(rq->env->store, r.id, "superseded by a delete of the cluster");
     snprintf(r.phase, sizeof r.phase, "DELETING");
     set_condition(r.status, "Ready", "False", "Deleting", "the cluster is being deleted");
-    if (rc == ST_OK) rc = add_operation(rq, &r, "DELETE", json_object(), NULL);
+    char op[SP_ID_MAX] = "";
+    if (rc == ST_OK) rc = add_operation(rq, &r, "DELETE", json_object(), NULL, op);
     if (rc == ST_OK) rc = store_res_update(rq->env->store, K_CLUSTER, &r, expect);
     if (rc == ST_STALE) api_problem(w, 412, "precondition-failed", "the cluster changed meanwhile; read it again");
     else if (rc != ST_OK) api_store_error(w, rc, "deleting the cluster");
-    else answer(w, 202, &r);
+    else answer(w, 202, &r, op);
     store_res_clear(&r);
 }
 

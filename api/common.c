@@ -206,6 +206,12 @@ void v_known_keys(verrs *v, const char *prefix, const json_t *obj, const char *c
     }
 }
 
+bool json_same(const json_t *a, const json_t *b)
+{
+    if (!a || !b) return a == b;
+    return json_equal(a, b);
+}
+
 /* ---- RFC 7396 ----------------------------------------------------------- */
 
 json_t *json_merge_patch(const json_t *target, const json_t *patch)

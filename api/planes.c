@@ -140,13 +140,18 @@ static json_t *unseal(const api_env *env, const store_res *r)
     return j;
 }
 
-static json_t *plane_status(api_req *rq, const store_res *r, const json_t *sec)
+/* The kind of credential a spec (with its secrets still in) carries. */
+static const char *cred_kind(const json_t *spec)
 {
-    json_t *st = json_object();
-    const json_t *k = json_object_get(r->spec, "kubernetes");
-    const char *kind = json_object_get(k, "kubeconfig") || json_object_get(sec, "kubeconfig")
-                           ? "kubeconfig"
-                           : json_is_true(json_object_get(k, "in_cluster")) ? "in_cluster" : "token";
+    const json_t *k = json_object_get(spec, "kubernetes");
+    if (json_object_get(k, "kubeconfig")) return "kubeconfig";
+    if (json_is_true(json_object_get(k, "in_cluster"))) return "in_cluster";
+    return "token";
+}
+
+/* Stored status: what only the server knows about the credentials. */
+static void set_cred_status(store_res *r, const char *kind)
+{
     json_t *cred = json_pack("{s:s}", "kind", kind);
     if (r->secret) {
         unsigned char h[32];
@@ -156,19 +161,23 @@ static json_t *plane_status(api_req *rq, const store_res *r, const json_t *sec)
         snprintf(fp, sizeof fp, "sha256:%s", hex);
         json_object_set_new(cred, "fingerprint", json_string(fp));
     }
-    json_object_set_new(st, "credentials", cred);
+    if (!r->status) r->status = json_object();
+    json_object_set_new(r->status, "credentials", cred);
+}
+
+/* Status as answered: the stored part plus live counts. */
+static json_t *plane_status(api_req *rq, const store_res *r)
+{
+    json_t *st = json_deep_copy(r->status);
     json_object_set_new(st, "reachable", json_string("Unknown"));
     int64_t n = 0, b = 0;
     store_count_clusters_on_plane(rq->env->store, r->id, &n, &b);
-    json_t *cap = json_object_get(r->spec, "capacity");
-    json_t *mb = json_object_get(cap, "max_brokers");
+    json_t *mb = json_object_get(json_object_get(r->spec, "capacity"), "max_brokers");
     json_object_set_new(st, "clusters", json_integer(n));
     json_object_set_new(st, "used_brokers", json_integer(b));
     json_object_set_new(st, "max_brokers", json_integer(json_is_integer(mb) ? json_integer_value(mb) : 300));
-    json_object_set_new(st, "kafka_access",
-                        json_string(json_is_string(json_object_get(r->spec, "kafka_access"))
-                                        ? json_string_value(json_object_get(r->spec, "kafka_access"))
-                                        : "in_cluster_dns"));
+    const char *access = json_string_value(json_object_get(r->spec, "kafka_access"));
+    json_object_set_new(st, "kafka_access", json_string(access ? access : "in_cluster_dns"));
     return st;
 }
 
@@ -176,7 +185,7 @@ static void answer(api_req *rq, api_resp *w, int code, const store_res *r)
 {
     json_t *o = json_deep_copy(r->spec);
     json_object_set_new(o, "id", json_string(r->id));
-    json_object_set_new(o, "status", plane_status(rq, r, NULL));
+    json_object_set_new(o, "status", plane_status(rq, r));
     api_res_meta(o, r);
     api_set_etag(w, r->resource_version);
     api_json(w, code, o);
@@ -193,12 +202,16 @@ void api_plane_create(api_req *rq, api_resp *w)
     store_res r = {0};
     sp_id_new("dp", r.id);
     snprintf(r.name, sizeof r.name, "%s", json_string_value(json_object_get(spec, "name")));
+    const char *kind = cred_kind(spec);
     json_t *sec = take_secrets(spec);
     r.spec = spec;
-    r.status = json_object();
     r.generation = 1;
     sp_now_rfc3339(r.created_at);
-    int rc = seal(rq->env, r.id, sec, &r) == 0 ? store_res_insert(rq->env->store, K_DATA_PLANE, &r) : ST_ERROR;
+    int rc = ST_ERROR;
+    if (seal(rq->env, r.id, sec, &r) == 0) {
+        set_cred_status(&r, kind);
+        rc = store_res_insert(rq->env->store, K_DATA_PLANE, &r);
+    }
     json_decref(sec);
     if (rc == ST_CONFLICT) api_problem(w, 409, "name-taken", "a data plane named '%s' already exists", r.name);
     else if (rc != ST_OK) api_store_error(w, rc, "creating the data plane");
@@ -274,6 +287,7 @@ void api_plane_patch(api_req *rq, api_resp *w)
     const char *nn = json_string_value(json_object_get(spec, "name"));
     if (nn && strcmp(nn, r.name) != 0) verr(&v, "name", "cannot change");
     if (verr_any(&v)) { json_decref(spec); store_res_clear(&r); api_fail_fields(w, &v, NULL); return; }
+    const char *kind = cred_kind(spec);
     sec = take_secrets(spec);
     json_t *old_sec = unseal(rq->env, &r);
     bool same = json_equal(spec, r.spec) && old_sec && json_equal(sec, old_sec);
@@ -287,7 +301,11 @@ void api_plane_patch(api_req *rq, api_resp *w)
     json_decref(r.spec);
     r.spec = spec;
     r.generation++;
-    int rc = seal(rq->env, r.id, sec, &r) == 0 ? store_res_update(rq->env->store, K_DATA_PLANE, &r, expect) : ST_ERROR;
+    int rc = ST_ERROR;
+    if (seal(rq->env, r.id, sec, &r) == 0) {
+        set_cred_status(&r, kind);
+        rc = store_res_update(rq->env->store, K_DATA_PLANE, &r, expect);
+    }
     json_decref(sec);
     if (rc == ST_STALE) api_problem(w, 412, "precondition-failed", "the data plane changed meanwhile; read it again");
     else if (rc != ST_OK) api_store_error(w, rc, "updating the data plane");

@@ -148,6 +148,9 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, reqstate *st, api_res
     MHD_destroy_response(resp);
     st->status = w->status;
     st->answered = true;
+    /* counted when queued, so a client that reads /metrics right after its
+     * answer sees its own request */
+    metrics_observe(st->srv->metrics, st->route, st->status, sp_mono_us() - st->start_us);
     json_decref(w->body);
     w->body = NULL;
     return r;
@@ -453,7 +456,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!st) return;
     *con_cls = NULL;
     int64_t us = sp_mono_us() - st->start_us;
-    metrics_observe(s->metrics, st->route, st->status, us);
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     char addr[64] = "";
     if (ci && ci->client_addr) {

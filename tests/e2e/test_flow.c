@@ -1,3 +1,590 @@
+/* The walk-through and the conventions, over real HTTP. */
+#define _GNU_SOURCE
 #include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include "harness.h"
-Suite *suite_flow(void) { Suite *s = suite_create("flow"); return s; }
+
+static spsrv S;
+static void up(void) { memset(&S, 0, sizeof S); srv_start(&S, NULL, NULL); }
+static void down(void) { srv_cleanup(&S); }
+
+static const char *CLUSTER =
+    "{\"name\":\"orders\",\"kafka_version\":\"3.9\",\"brokers\":3,\"storage_gib\":100,"
+    "\"config\":{\"log.retention.hours\":\"168\",\"min.insync.replicas\":\"2\"}}";
+
+START_TEST(walkthrough_operator_tenant_key_cluster)
+{
+    char tid[64], key[128], path[256];
+    make_tenant(&S, "acme", "{\"max_clusters\":3}", tid, key);
+
+    spresp r = jreq(&S, "POST", "/v1/clusters", key, CLUSTER);
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    const char *id = jstr(&r, "id");
+    ck_assert_ptr_nonnull(id);
+    ck_assert_int_eq(strncmp(id, "kc-", 3), 0);
+    /* what the client sent comes back unchanged; defaults only in status */
+    ck_assert_str_eq(jstr(&r, "kafka_version"), "3.9");
+    ck_assert_str_eq(jpath(r.json, "status.kafka_version"), "3.9.1");
+    ck_assert_str_eq(jpath(r.json, "status.availability"), "multi_zone");
+    ck_assert_ptr_null(json_object_get(r.json, "availability"));
+    ck_assert_str_eq(jpath(r.json, "config.log.retention.hours") ? "x" : "168", "168");
+    ck_assert(json_is_string(json_object_get(json_object_get(r.json, "config"), "log.retention.hours")));
+    ck_assert_str_eq(jstr(&r, "tenant_id"), tid);
+    ck_assert_str_eq(jpath(r.json, "status.phase"), "PROVISIONING");
+    ck_assert(r.etag[0] == '"');
+    char loc[256];
+    snprintf(loc, sizeof loc, "/v1/clusters/%s", id);
+    ck_assert_str_eq(r.location, loc);
+    const char *opid = jpath(r.json, "status.current_operation_id");
+    ck_assert_ptr_nonnull(opid);
+    char oploc[256];
+    snprintf(oploc, sizeof oploc, "/v1/operations/%s", opid);
+    ck_assert_str_eq(r.op_location, oploc);
+    char cid[64], etag[64];
+    snprintf(cid, sizeof cid, "%s", id);
+    snprintf(etag, sizeof etag, "%s", r.etag);
+    resp_free(&r);
+
+    /* the operation */
+    r = jreq(&S, "GET", oploc, key, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(jstr(&r, "type"), "CREATE");
+    ck_assert_str_eq(jstr(&r, "state"), "PENDING");
+    ck_assert_str_eq(jstr(&r, "cluster_id"), cid);
+    resp_free(&r);
+
+    /* GET echoes the same ETag */
+    r = jreq(&S, "GET", loc, key, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.etag, etag);
+    resp_free(&r);
+
+    /* scale out with a merge patch and If-Match */
+    char im[96];
+    snprintf(im, sizeof im, "If-Match: %s", etag);
+    const char *const h[] = {"Content-Type: application/merge-patch+json", im, NULL};
+    const char *patch = "{\"brokers\":6}";
+    r = req(&S, "PATCH", loc, key, patch, 0, h);
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "brokers")), 6);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "generation")), 2);
+    ck_assert_str_eq(jstr(&r, "kafka_version"), "3.9");       /* untouched fields stay */
+    ck_assert_str_ne(r.etag, etag);
+    snprintf(path, sizeof path, "%s", r.op_location);
+    resp_free(&r);
+    r = jreq(&S, "GET", path, key, NULL);
+    ck_assert_str_eq(jstr(&r, "type"), "SCALE_OUT");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(r.json, "changes"), "brokers"), "to")), 6);
+    resp_free(&r);
+
+    /* the old ETag is now stale */
+    r = req(&S, "PATCH", loc, key, "{\"brokers\":9}", 0, h);
+    assert_problem(&r, 412);
+    resp_free(&r);
+
+    /* list operations of the cluster, oldest first */
+    snprintf(path, sizeof path, "/v1/operations?cluster_id=%s", cid);
+    r = jreq(&S, "GET", path, key, NULL);
+    ck_assert_int_eq(r.status, 200);
+    json_t *items = json_object_get(r.json, "items");
+    ck_assert_uint_eq(json_array_size(items), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "type")), "CREATE");
+    resp_free(&r);
+
+    /* usage reflects the cluster */
+    r = jreq(&S, "GET", "/v1/usage", key, NULL);
+    ck_assert_int_eq(r.status, 200);
+    json_t *u = json_array_get(json_object_get(r.json, "items"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(u, "used"), "brokers")), 6);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(u, "quotas"), "max_clusters")), 3);
+    resp_free(&r);
+
+    /* delete: 202, DELETING, repeated delete harmless, then updates refused */
+    r = jreq(&S, "DELETE", loc, key, NULL);
+    ck_assert_int_eq(r.status, 202);
+    ck_assert_str_eq(jpath(r.json, "status.phase"), "DELETING");
+    char delop[256];
+    snprintf(delop, sizeof delop, "%s", r.op_location);
+    resp_free(&r);
+    r = jreq(&S, "DELETE", loc, key, NULL);
+    ck_assert_int_eq(r.status, 202);
+    ck_assert_str_eq(r.op_location, delop);
+    resp_free(&r);
+    r = jreq(&S, "PATCH", loc, key, "{\"brokers\":7}");
+    assert_problem(&r, 409);
+    resp_free(&r);
+    /* the pending scale-out was superseded by the delete */
+    r = jreq(&S, "GET", path, key, NULL);
+    items = json_object_get(r.json, "items");
+    ck_assert_uint_eq(json_array_size(items), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 1), "state")), "CANCELLED");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 2), "type")), "DELETE");
+    resp_free(&r);
+}
+END_TEST
+
+START_TEST(put_replaces_and_same_put_is_a_noop)
+{
+    char tid[64], key[128];
+    make_tenant(&S, "acme", NULL, tid, key);
+    spresp r = jreq(&S, "POST", "/v1/clusters", key, CLUSTER);
+    ck_assert_int_eq(r.status, 202);
+    char loc[256];
+    snprintf(loc, sizeof loc, "%s", r.location);
+    /* Terraform sends back the whole object it read: server fields are ignored */
+    json_t *back = json_deep_copy(r.json);
+    resp_free(&r);
+    char *txt = json_dumps(back, JSON_COMPACT);
+    r = jreq(&S, "PUT", loc, key, txt);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);   /* nothing changed */
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "generation")), 1);
+    resp_free(&r);
+    free(txt);
+    /* a PUT without config removes it; storage grows */
+    r = jreq(&S, "PUT", loc, key, "{\"name\":\"orders\",\"kafka_version\":\"3.9\",\"brokers\":3,\"storage_gib\":200}");
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    ck_assert_ptr_null(json_object_get(r.json, "config"));
+    resp_free(&r);
+    r = jreq(&S, "GET", loc, key, NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "storage_gib")), 200);
+    resp_free(&r);
+    /* rules: no shrink, no downgrade, no rename */
+    r = jreq(&S, "PATCH", loc, key, "{\"storage_gib\":100}");
+    assert_problem(&r, 422);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(r.json, "errors"), 0), "field")), "storage_gib");
+    resp_free(&r);
+    r = jreq(&S, "PATCH", loc, key, "{\"kafka_version\":\"3.8.1\"}");
+    assert_problem(&r, 422);
+    resp_free(&r);
+    r = jreq(&S, "PATCH", loc, key, "{\"name\":\"other\"}");
+    assert_problem(&r, 422);
+    resp_free(&r);
+    /* upgrade is accepted and is a rolling restart */
+    r = jreq(&S, "PATCH", loc, key, "{\"kafka_version\":\"4.0.0\",\"resource_version\":\"3\"}");
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    char op[256];
+    snprintf(op, sizeof op, "%s", r.op_location);
+    resp_free(&r);
+    r = jreq(&S, "GET", op, key, NULL);
+    ck_assert_str_eq(jstr(&r, "type"), "ROLLING_RESTART");
+    resp_free(&r);
+    json_decref(back);
+}
+END_TEST
+
+START_TEST(cancel_restores_the_previous_spec)
+{
+    char tid[64], key[128];
+    make_tenant(&S, "acme", NULL, tid, key);
+    spresp r = jreq(&S, "POST", "/v1/clusters", key, CLUSTER);
+    char loc[256], create_op[300];
+    snprintf(loc, sizeof loc, "%s", r.location);
+    snprintf(create_op, sizeof create_op, "%s/cancel", r.op_location);
+    resp_free(&r);
+    r = jreq(&S, "POST", create_op, key, NULL);
+    assert_problem(&r, 409);                      /* a create is not cancellable */
+    resp_free(&r);
+    r = jreq(&S, "PATCH", loc, key, "{\"brokers\":5}");
+    ck_assert_int_eq(r.status, 202);
+    char cancel[300];
+    snprintf(cancel, sizeof cancel, "%s/cancel", r.op_location);
+    resp_free(&r);
+    r = jreq(&S, "POST", cancel, key, NULL);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    ck_assert_str_eq(jstr(&r, "state"), "CANCELLED");
+    resp_free(&r);
+    r = jreq(&S, "POST", cancel, key, NULL);      /* repeated cancel is harmless */
+    ck_assert_int_eq(r.status, 200);
+    resp_free(&r);
+    r = jreq(&S, "GET", loc, key, NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "brokers")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "generation")), 3);
+    resp_free(&r);
+}
+END_TEST
+
+START_TEST(tenants_are_isolated)
+{
+    char ta[64], ka[128], tb[64], kb[128], path[320];
+    make_tenant(&S, "alpha", NULL, ta, ka);
+    make_tenant(&S, "beta", NULL, tb, kb);
+    spresp r = jreq(&S, "POST", "/v1/clusters", ka, CLUSTER);
+    ck_assert_int_eq(r.status, 202);
+    char loc[256], op[256];
+    snprintf(loc, sizeof loc, "%s", r.location);
+    snprintf(op, sizeof op, "%s", r.op_location);
+    resp_free(&r);
+    /* the same name is fine in another tenant */
+    r = jreq(&S, "POST", "/v1/clusters", kb, CLUSTER);
+    ck_assert_int_eq(r.status, 202);
+    resp_free(&r);
+    /* beta cannot see or touch alpha's cluster or operation: 404, never 403 */
+    const char *const methods[] = {"GET", "PATCH", "PUT", "DELETE"};
+    for (int i = 0; i < 4; i++) {
+        r = jreq(&S, methods[i], loc, kb, i == 1 || i == 2 ? CLUSTER : NULL);
+        assert_problem(&r, 404);
+        resp_free(&r);
+    }
+    r = jreq(&S, "GET", op, kb, NULL);
+    assert_problem(&r, 404);
+    resp_free(&r);
+    snprintf(path, sizeof path, "%s/cancel", op);
+    r = jreq(&S, "POST", path, kb, NULL);
+    assert_problem(&r, 404);
+    resp_free(&r);
+    /* lists show only one's own */
+    r = jreq(&S, "GET", "/v1/clusters", kb, NULL);
+    json_t *items = json_object_get(r.json, "items");
+    ck_assert_uint_eq(json_array_size(items), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "tenant_id")), tb);
+    resp_free(&r);
+    r = jreq(&S, "GET", "/v1/operations", kb, NULL);
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "items")), 1);
+    resp_free(&r);
+    /* another tenant's record and keys */
+    snprintf(path, sizeof path, "/v1/tenants/%s", ta);
+    r = jreq(&S, "GET", path, kb, NULL);
+    assert_problem(&r, 404);
+    resp_free(&r);
+    snprintf(path, sizeof path, "/v1/tenants/%s", tb);
+    r = jreq(&S, "GET", path, kb, NULL);
+    ck_assert_int_eq(r.status, 200);           /* one's own tenant is readable */
+    resp_free(&r);
+    snprintf(path, sizeof path, "/v1/tenants/%s/api-keys", ta);
+    r = jreq(&S, "GET", path, kb, NULL);
+    assert_problem(&r, 403);                   /* key management is the operator's */
+    resp_free(&r);
+    /* a tenant cannot create in another tenant's name */
+    char body[512];
+    snprintf(body, sizeof body, "{\"tenant_id\":\"%s\",\"name\":\"x\",\"kafka_version\":\"3.9.1\",\"brokers\":1,\"storage_gib\":10}", ta);
+    r = jreq(&S, "POST", "/v1/clusters", kb, body);
+    assert_problem(&r, 422);
+    resp_free(&r);
+    /* the operator sees both */
+    r = jreq(&S, "GET", "/v1/clusters", ADMIN, NULL);
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "items")), 2);
+    resp_free(&r);
+}
+END_TEST
+
+START_TEST(revoked_key_answers_401)
+{
+    char tid[64], key[128], path[256];
+    make_tenant(&S, "acme", NULL, tid, key);
+    spresp r = jreq(&S, "GET", "/v1/clusters", key, NULL);
+    ck_assert_int_eq(r.status, 200);
+    resp_free(&r);
+    char kid[64];
+    snprintf(kid, sizeof kid, "%.*s", (int)(strchr(key, '.') - key), key);
+    snprintf(path, sizeof path, "/v1/tenants/%s/api-keys", tid);
+    r = jreq(&S, "GET", path, ADMIN, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(strstr(r.body, "secret") == NULL);       /* shown once only */
+    ck_assert(strstr(r.body, kid) != NULL);
+    resp_free(&r);
+    snprintf(path, sizeof path, "/v1/tenants/%s/api-keys/%s", tid, kid);
+    r = jreq(&S, "DELETE", path, ADMIN, NULL);
+    ck_assert_int_eq(r.status, 204);
+    resp_free(&r);
+    r = jreq(&S, "GET", "/v1/clusters", key, NULL);
+    assert_problem(&r, 401);
+    resp_free(&r);
+    r = jreq(&S, "GET", path, ADMIN, NULL);
+    assert_problem(&r, 404);
+    resp_free(&r);
+    /* a forged secret for a live key id fails too */
+    make_tenant(&S, "other", NULL, tid, key);
+    char forged[160];
+    snprintf(forged, sizeof forged, "%s", key);
+    char *dot = strchr(forged, '.');
+    dot[1] = dot[1] == 'A' ? 'B' : 'A';
+    r = jreq(&S, "GET", "/v1/clusters", forged, NULL);
+    assert_problem(&r, 401);
+    resp_free(&r);
+}
+END_TEST
+
+START_TEST(restart_keeps_everything)
+{
+    char tid[64], key[128];
+    make_tenant(&S, "acme", NULL, tid, key);
+    spresp r = jreq(&S, "POST", "/v1/clusters", key, CLUSTER);
+    char loc[256], etag[64];
+    snprintf(loc, sizeof loc, "%s", r.location);
+    snprintf(etag, sizeof etag, "%s", r.etag);
+    char *before = json_dumps(r.json, JSON_SORT_KEYS);
+    resp_free(&r);
+    const char *dp = "{\"name\":\"eu-1\",\"region\":\"eu-west\",\"zones\":[\"a\",\"b\",\"c\"],"
+                     "\"kubernetes\":{\"server\":\"https://10.0.0.1:6443\",\"token\":\"SECRET-TOKEN-42\","
+                     "\"insecure_skip_tls_verify\":true}}";
+    r = jreq(&S, "POST", "/v1/data-planes", ADMIN, dp);
+    ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+    ck_assert(strstr(r.body, "SECRET-TOKEN-42") == NULL);
+    char dploc[256];
+    snprintf(dploc, sizeof dploc, "%s", r.location);
+    resp_free(&r);
+
+    ck_assert_int_eq(srv_stop(&S, SIGTERM), 0);       /* clean shutdown */
+    /* the credential is not in the database file in clear */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "grep -c SECRET-TOKEN-42 %s/streamplane.db %s/streamplane.db-wal 2>/dev/null | grep -v ':0' | wc -l", S.dir, S.dir);
+    FILE *p = popen(cmd, "r");
+    int hits = -1;
+    ck_assert_int_eq(fscanf(p, "%d", &hits), 1);
+    pclose(p);
+    ck_assert_int_eq(hits, 0);
+
+    srv_start(&S, S.dir, NULL);
+    r = jreq(&S, "GET", loc, key, NULL);              /* the same key still works */
+    ck_assert_int_eq(r.status, 200);
+    char *after = json_dumps(r.json, JSON_SORT_KEYS);
+    ck_assert_str_eq(before, after);
+    ck_assert_str_eq(r.etag, etag);
+    free(before);
+    free(after);
+    resp_free(&r);
+    r = jreq(&S, "GET", dploc, ADMIN, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(jpath(r.json, "status.credentials.kind"), "token");
+    resp_free(&r);
+    /* the sealed credential still opens after restart: a patch merges into it */
+    r = jreq(&S, "PATCH", dploc, ADMIN, "{\"region\":\"eu-central\"}");
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    ck_assert_str_eq(jstr(&r, "region"), "eu-central");
+    resp_free(&r);
+}
+END_TEST
+
+START_TEST(idempotency_key_replays_and_refuses)
+{
+    char tid[64], key[128];
+    make_tenant(&S, "acme", NULL, tid, key);
+    const char *const h[] = {"Content-Type: application/json", "Idempotency-Key: create-orders-1", NULL};
+    spresp a = req(&S, "POST", "/v1/clusters", key, CLUSTER, 0, h);
+    ck_assert_int_eq(a.status, 202);
+    spresp b = req(&S, "POST", "/v1/clusters", key, CLUSTER, 0, h);
+    ck_assert_int_eq(b.status, 202);                      /* not 409 name-taken */
+    ck_assert_str_eq(jstr(&a, "id"), jstr(&b, "id"));
+    ck_assert_str_eq(a.location, b.location);
+    ck_assert_str_eq(a.op_location, b.op_location);
+    resp_free(&b);
+    /* same key, other body */
+    const char *other = "{\"name\":\"payments\",\"kafka_version\":\"3.9\",\"brokers\":3,\"storage_gib\":100}";
+    b = req(&S, "POST", "/v1/clusters", key, other, 0, h);
+    assert_problem(&b, 422);
+    resp_free(&b);
+    /* only one cluster exists */
+    b = jreq(&S, "GET", "/v1/clusters", key, NULL);
+    ck_assert_uint_eq(json_array_size(json_object_get(b.json, "items")), 1);
+    resp_free(&b);
+    resp_free(&a);
+}
+END_TEST
+
+START_TEST(pagination_walks_every_item_once)
+{
+    char tid[64], key[128];
+    make_tenant(&S, "acme", "{\"max_clusters\":20,\"max_brokers\":100}", tid, key);
+    for (int i = 0; i < 7; i++) {
+        char body[256];
+        snprintf(body, sizeof body, "{\"name\":\"c%d\",\"kafka_version\":\"3.9.1\",\"brokers\":1,\"storage_gib\":10}", i);
+        spresp r = jreq(&S, "POST", "/v1/clusters", key, body);
+        ck_assert_int_eq(r.status, 202);
+        resp_free(&r);
+    }
+    char path[512] = "/v1/clusters?page_size=3";
+    int seen = 0, pages = 0;
+    char names[8] = {0};
+    for (;;) {
+        spresp r = jreq(&S, "GET", path, key, NULL);
+        ck_assert_int_eq(r.status, 200);
+        json_t *items = json_object_get(r.json, "items");
+        size_t i; json_t *it;
+        json_array_foreach(items, i, it) {
+            int n = json_string_value(json_object_get(it, "name"))[1] - '0';
+            ck_assert_int_eq(names[n], 0);
+            names[n] = 1;
+            seen++;
+        }
+        pages++;
+        const char *tok = jstr(&r, "next_page_token");
+        if (!tok) { resp_free(&r); break; }
+        snprintf(path, sizeof path, "/v1/clusters?page_size=3&page_token=%s", tok);
+        resp_free(&r);
+    }
+    ck_assert_int_eq(seen, 7);
+    ck_assert_int_eq(pages, 3);
+}
+END_TEST
+
+START_TEST(quotas_are_enforced)
+{
+    char tid[64], key[128];
+    make_tenant(&S, "small", "{\"max_clusters\":1,\"max_brokers\":3,\"max_storage_gib\":300}", tid, key);
+    spresp r = jreq(&S, "POST", "/v1/clusters", key, CLUSTER);
+    ck_assert_int_eq(r.status, 202);
+    char loc[256];
+    snprintf(loc, sizeof loc, "%s", r.location);
+    resp_free(&r);
+    r = jreq(&S, "POST", "/v1/clusters", key, "{\"name\":\"two\",\"kafka_version\":\"3.9\",\"brokers\":1,\"storage_gib\":10}");
+    assert_problem(&r, 403);
+    ck_assert(strstr(jstr(&r, "detail"), "max_clusters") != NULL);
+    resp_free(&r);
+    r = jreq(&S, "PATCH", loc, key, "{\"brokers\":4}");
+    assert_problem(&r, 403);
+    resp_free(&r);
+    r = jreq(&S, "PATCH", loc, key, "{\"storage_gib\":101}");
+    assert_problem(&r, 403);
+    resp_free(&r);
+}
+END_TEST
+
+START_TEST(system_endpoints)
+{
+    spresp r = req(&S, "GET", "/readyz", NULL, NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    resp_free(&r);
+    r = req(&S, "GET", "/openapi.yaml", NULL, NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(strncmp(r.body, "openapi: 3.1", 12) == 0);
+    resp_free(&r);
+    r = req(&S, "GET", "/docs", NULL, NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(strstr(r.body, "/openapi.yaml") && strstr(r.body, "redoc.standalone.js"));
+    ck_assert(strstr(r.body, "http://") == NULL && strstr(r.body, "https://") == NULL);   /* no CDN */
+    resp_free(&r);
+    r = req(&S, "GET", "/docs/redoc.standalone.js", NULL, NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_gt(r.len, 100000);
+    resp_free(&r);
+    /* a client's request id is echoed; otherwise one is made */
+    const char *const h[] = {"X-Request-Id: trace-abc-123", NULL};
+    r = req(&S, "GET", "/healthz", NULL, NULL, 0, h);
+    ck_assert_str_eq(r.request_id, "trace-abc-123");
+    resp_free(&r);
+    char tid[64], key[128];
+    make_tenant(&S, "acme", NULL, tid, key);
+    r = jreq(&S, "POST", "/v1/clusters", key, CLUSTER);
+    resp_free(&r);
+    r = req(&S, "GET", "/metrics", NULL, NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(strstr(r.body, "streamplane_http_requests_total{route=\"/v1/clusters\",method=\"POST\",status=\"202\"} 1"));
+    ck_assert(strstr(r.body, "streamplane_clusters{phase=\"PROVISIONING\"} 1"));
+    ck_assert(strstr(r.body, "streamplane_work_queue_depth 1"));
+    ck_assert(strstr(r.body, "streamplane_http_request_duration_seconds_bucket"));
+    /* promtool agrees it is valid exposition format */
+    char file[200];
+    snprintf(file, sizeof file, "%s/metrics.txt", S.dir);
+    FILE *f = fopen(file, "w");
+    fwrite(r.body, 1, r.len, f);
+    fclose(f);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "promtool check metrics < %s", file);
+    ck_assert_int_eq(system(cmd), 0);
+    resp_free(&r);
+}
+END_TEST
+
+START_TEST(data_planes_crud_and_secrets)
+{
+    const char *dp = "{\"name\":\"eu-1\",\"region\":\"eu-west\",\"zones\":[\"a\",\"b\"],"
+                     "\"capacity\":{\"max_brokers\":50},"
+                     "\"kubernetes\":{\"kubeconfig\":\"apiVersion: v1\\nclusters: []\\n\"},"
+                     "\"kafka_access\":\"external\"}";
+    spresp r = jreq(&S, "POST", "/v1/data-planes", ADMIN, dp);
+    ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+    ck_assert_ptr_null(json_object_get(json_object_get(r.json, "kubernetes"), "kubeconfig"));
+    ck_assert_str_eq(jpath(r.json, "status.credentials.kind"), "kubeconfig");
+    const char *fp1 = jpath(r.json, "status.credentials.fingerprint");
+    ck_assert_ptr_nonnull(fp1);
+    char fp[80], loc[256];
+    snprintf(fp, sizeof fp, "%s", fp1);
+    snprintf(loc, sizeof loc, "%s", r.location);
+    char id[64];
+    snprintf(id, sizeof id, "%s", jstr(&r, "id"));
+    resp_free(&r);
+    r = jreq(&S, "POST", "/v1/data-planes", ADMIN, dp);
+    assert_problem(&r, 409);
+    resp_free(&r);
+    /* rotate the credential */
+    r = jreq(&S, "PATCH", loc, ADMIN, "{\"kubernetes\":{\"kubeconfig\":\"apiVersion: v1\\nclusters: [x]\\n\"}}");
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    ck_assert_str_ne(jpath(r.json, "status.credentials.fingerprint"), fp);
+    resp_free(&r);
+    /* a cluster on it keeps it from being deleted */
+    char tid[64], key[128], body[512];
+    make_tenant(&S, "acme", NULL, tid, key);
+    snprintf(body, sizeof body, "{\"name\":\"a\",\"kafka_version\":\"3.9.1\",\"brokers\":1,\"storage_gib\":10,\"data_plane_id\":\"%s\"}", id);
+    r = jreq(&S, "POST", "/v1/clusters", key, body);
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    ck_assert_str_eq(jstr(&r, "data_plane_id"), id);
+    resp_free(&r);
+    r = jreq(&S, "GET", loc, ADMIN, NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r.json, "status"), "used_brokers")), 1);
+    resp_free(&r);
+    r = jreq(&S, "DELETE", loc, ADMIN, NULL);
+    assert_problem(&r, 409);
+    resp_free(&r);
+    /* tenants cannot manage data planes */
+    r = jreq(&S, "GET", "/v1/data-planes", key, NULL);
+    assert_problem(&r, 403);
+    resp_free(&r);
+    r = jreq(&S, "GET", "/v1/data-planes", ADMIN, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "items")), 1);
+    resp_free(&r);
+}
+END_TEST
+
+START_TEST(tenant_lifecycle)
+{
+    char tid[64], key[128], path[256];
+    make_tenant(&S, "acme", NULL, tid, key);
+    snprintf(path, sizeof path, "/v1/tenants/%s", tid);
+    spresp r = jreq(&S, "PATCH", path, ADMIN, "{\"quotas\":{\"max_clusters\":1},\"display_name\":\"Acme Inc.\"}");
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r.json, "quotas"), "max_clusters")), 1);
+    ck_assert_ptr_null(json_object_get(json_object_get(r.json, "quotas"), "max_brokers"));   /* defaults not written back */
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(r.json, "status"), "effective_quotas"), "max_brokers")), 30);
+    resp_free(&r);
+    r = jreq(&S, "POST", "/v1/tenants", ADMIN, "{\"name\":\"acme\"}");
+    assert_problem(&r, 409);
+    resp_free(&r);
+    r = jreq(&S, "POST", "/v1/clusters", key, CLUSTER);
+    char loc[256];
+    snprintf(loc, sizeof loc, "%s", r.location);
+    resp_free(&r);
+    r = jreq(&S, "DELETE", path, ADMIN, NULL);
+    assert_problem(&r, 409);                       /* still has a cluster */
+    resp_free(&r);
+    r = jreq(&S, "GET", "/v1/tenants", ADMIN, NULL);
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "items")), 1);
+    resp_free(&r);
+}
+END_TEST
+
+Suite *suite_flow(void)
+{
+    Suite *s = suite_create("flow");
+    TCase *t = tcase_create("walkthrough");
+    tcase_set_timeout(t, 60);
+    tcase_add_checked_fixture(t, up, down);
+    tcase_add_test(t, walkthrough_operator_tenant_key_cluster);
+    tcase_add_test(t, put_replaces_and_same_put_is_a_noop);
+    tcase_add_test(t, cancel_restores_the_previous_spec);
+    tcase_add_test(t, tenants_are_isolated);
+    tcase_add_test(t, revoked_key_answers_401);
+    tcase_add_test(t, restart_keeps_everything);
+    tcase_add_test(t, idempotency_key_replays_and_refuses);
+    tcase_add_test(t, pagination_walks_every_item_once);
+    tcase_add_test(t, quotas_are_enforced);
+    tcase_add_test(t, system_endpoints);
+    tcase_add_test(t, data_planes_crud_and_secrets);
+    tcase_add_test(t, tenant_lifecycle);
+    suite_add_tcase(s, t);
+    return s;
+}
