@@ -87,6 +87,8 @@ bool api_require_body(const api_req *r, api_resp *w);
 /* Validation primitives (return false and record an error on failure). */
 bool v_dns_label(verrs *v, const char *field, const json_t *j, size_t maxlen, char *out, size_t cap);
 bool v_int_range(verrs *v, const char *field, const json_t *j, long long lo, long long hi, long long *out);
+/* A multi-line string: like v_string but tabs and line breaks are allowed. */
+bool v_text(verrs *v, const char *field, const json_t *j, size_t maxlen, const char **out);
 bool v_bool(verrs *v, const char *field, const json_t *j, bool *out);
 bool v_string(verrs *v, const char *field, const json_t *j, size_t maxlen, const char **out);
 bool v_enum(verrs *v, const char *field, const json_t *j, const char *const *allowed, const char **out);

@@ -132,15 +132,29 @@ bool api_require_body(const api_req *r, api_resp *w)
 
 /* ---- validation primitives ---------------------------------------------- */
 
-bool v_string(verrs *v, const char *field, const json_t *j, size_t maxlen, const char **out)
+static bool string_check(verrs *v, const char *field, const json_t *j, size_t maxlen,
+                         const char **out, bool text)
 {
     if (!json_is_string(j)) { verr(v, field, "must be a string"); return false; }
     size_t n = json_string_length(j);
     const char *s = json_string_value(j);
     if (n > maxlen) { verr(v, field, "must be at most %zu characters", maxlen); return false; }
-    if (!sp_utf8_clean(s, n)) { verr(v, field, "must not contain control characters or NUL"); return false; }
+    if (!(text ? sp_utf8_text(s, n) : sp_utf8_clean(s, n))) {
+        verr(v, field, "must not contain control characters or NUL");
+        return false;
+    }
     if (out) *out = s;
     return true;
+}
+
+bool v_string(verrs *v, const char *field, const json_t *j, size_t maxlen, const char **out)
+{
+    return string_check(v, field, j, maxlen, out, false);
+}
+
+bool v_text(verrs *v, const char *field, const json_t *j, size_t maxlen, const char **out)
+{
+    return string_check(v, field, j, maxlen, out, true);
 }
 
 bool v_dns_label(verrs *v, const char *field, const json_t *j, size_t maxlen, char *out, size_t cap)

@@ -75,7 +75,7 @@ static void validate(const json_t *spec, verrs *v)
         if (!t) verr(v, "kubernetes.token", "is required with server");
         else v_string(v, "kubernetes.token", t, 16384, NULL);
         json_t *ca = json_object_get(k, "ca_data");
-        if (ca && v_string(v, "kubernetes.ca_data", ca, 65536, NULL)) {
+        if (ca && v_text(v, "kubernetes.ca_data", ca, 65536, NULL)) {
             size_t n = json_string_length(ca);
             unsigned char *buf = malloc(n + 1);
             long dn = buf ? sp_b64_decode(json_string_value(ca), buf, n) : -1;
@@ -87,17 +87,7 @@ static void validate(const json_t *spec, verrs *v)
             s && strncmp(s, "https://", 8) == 0)
             verr(v, "kubernetes.ca_data", "is required for https unless insecure_skip_tls_verify is true");
     } else if (has_cfg) {
-        v_string(v, "kubernetes.kubeconfig", json_object_get(k, "kubeconfig"), 262144, NULL);
-        /* control characters are legal in YAML (newlines, tabs) */
-        if (verr_any(v)) {
-            json_t *last = json_array_get(v->list, json_array_size(v->list) - 1);
-            const char *f = json_string_value(json_object_get(last, "field"));
-            json_t *cfg = json_object_get(k, "kubeconfig");
-            if (f && strcmp(f, "kubernetes.kubeconfig") == 0 && json_is_string(cfg) &&
-                strlen(json_string_value(cfg)) == json_string_length(cfg) &&
-                json_string_length(cfg) <= 262144)
-                json_array_remove(v->list, json_array_size(v->list) - 1);
-        }
+        v_text(v, "kubernetes.kubeconfig", json_object_get(k, "kubeconfig"), 262144, NULL);
         if (json_is_string(json_object_get(k, "kubeconfig")) &&
             !strstr(json_string_value(json_object_get(k, "kubeconfig")), "clusters"))
             verr(v, "kubernetes.kubeconfig", "does not look like a kubeconfig (no clusters section)");

@@ -266,12 +266,12 @@ int sp_write_file_atomic(const char *path, const void *data, size_t n, int mode)
     return 0;
 }
 
-bool sp_utf8_clean(const char *s, size_t n)
+static bool utf8_check(const char *s, size_t n, bool text)
 {
     const unsigned char *p = (const unsigned char *)s, *e = p + n;
     while (p < e) {
         unsigned c = *p;
-        if (c < 0x20 || c == 0x7f) return false;
+        if ((c < 0x20 && !(text && (c == '\t' || c == '\n' || c == '\r'))) || c == 0x7f) return false;
         if (c < 0x80) { p++; continue; }
         int len; unsigned cp;
         if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
@@ -290,3 +290,6 @@ bool sp_utf8_clean(const char *s, size_t n)
     }
     return true;
 }
+
+bool sp_utf8_clean(const char *s, size_t n) { return utf8_check(s, n, false); }
+bool sp_utf8_text(const char *s, size_t n) { return utf8_check(s, n, true); }

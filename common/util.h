@@ -59,7 +59,9 @@ char *sp_read_file(const char *path, size_t *len);
 /* Write a file with the given mode atomically (tmp + fsync + rename). */
 int sp_write_file_atomic(const char *path, const void *data, size_t n, int mode);
 
-/* Valid UTF-8 without NUL bytes or C0 control chars (except none). */
+/* Valid UTF-8 without NUL bytes or control characters. */
 bool sp_utf8_clean(const char *s, size_t n);
+/* The same, but tabs and line breaks are allowed (multi-line text: YAML, PEM). */
+bool sp_utf8_text(const char *s, size_t n);
 
 #endif

@@ -227,8 +227,8 @@ static void principal_name(const principal *p, char *out, size_t cap)
     snprintf(out, cap, "%s", p->kind == P_ADMIN ? "admin" : p->tenant_id);
 }
 
-static enum MHD_Result finish(server *s, struct MHD_Connection *c, reqstate *st,
-                              const char *method, const char *url)
+static enum MHD_Result finish_request(server *s, struct MHD_Connection *c, reqstate *st,
+                                      const char *method, const char *url)
 {
     const route *rt = routes_get(st->route);
     if (st->too_large) {
@@ -345,6 +345,19 @@ static enum MHD_Result finish(server *s, struct MHD_Connection *c, reqstate *st,
     }
     json_decref(rq.body);
     return send_resp(c, st, &w);
+}
+
+static enum MHD_Result finish(server *s, struct MHD_Connection *c, reqstate *st,
+                              const char *method, const char *url)
+{
+    enum MHD_Result r = finish_request(s, c, st, method, url);
+    /* The outcome is committed and the answer queued (MHD sends it after
+     * this callback returns): a retry with the same key may now replay it. */
+    if (st->idem_claimed[0]) {
+        idem_release(s->idem, st->idem_claimed);
+        st->idem_claimed[0] = 0;
+    }
+    return r;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -535,13 +548,13 @@ int server_start(server *s)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.http_threads,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
                                  MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512,
-                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                                  MHD_OPTION_END);
     if (!s->daemon) {
         log_msg(LOG_ERROR, "cannot listen on %s (in use, or not an address of this machine?)", s->cfg.listen);
