@@ -10,7 +10,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the build, the tests and the benchmarks need.
 APT_PKGS := build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             libssl-dev libcurl4-openssl-dev libyaml-dev librdkafka-dev check \
-            prometheus wrk nginx-light curl sqlite3
+            prometheus wrk nginx-light curl sqlite3 jq python3
 
 .PHONY: all deps build run test test-unit test-e2e test-openapi test-asan bench clean
 

@@ -58,6 +58,7 @@ if [ -n "$BUILD" ]; then
   stage "openapi routes match the server" count_plain node tests/openapi/check-routes.mjs openapi/openapi.yaml "$BUILD/routes.txt"
   stage "real responses validate against openapi" count_plain node tests/openapi/validate-responses.mjs openapi/openapi.yaml "$BUILD/e2e-exchanges.jsonl"
   stage "openapi tools self-test" count_plain node tests/openapi/selftest.mjs
+  stage "README walk-through, as written" count_plain bash tests/readme/run.sh "$BUILD/streamplane"
 fi
 if [ -n "$ASAN" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
