@@ -123,6 +123,12 @@ bool api_is_admin(const api_req *r);
  * given one. NULL for the operator with no tenant (all tenants). */
 const char *api_scope(const api_req *r);
 
+/* Resource rules other files share. */
+long long tenant_quota(const json_t *tenant_spec, const char *name);   /* effective quota */
+const char *cluster_resolve_version(const char *v);   /* "3.9" -> "3.9.1"; NULL if unsupported */
+int cluster_version_cmp(const char *a, const char *b);
+int cluster_revert(api_req *rq, const char *cluster_id, json_t *spec_before);
+
 /* ---- handlers (one file per resource) ---- */
 void api_tenant_create(api_req *, api_resp *);
 void api_tenant_list(api_req *, api_resp *);

@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <string.h>
 
-long long tenant_quota(const json_t *spec, const char *name);
 
 /* Releases we can run (apache/kafka images with KRaft). "3.9" means the
  * newest 3.9.x; the resolved release is shown in status.kafka_version. */

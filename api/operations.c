@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-int cluster_revert(api_req *rq, const char *cluster_id, json_t *spec_before);
 
 static json_t *op_json(const store_op *o)
 {

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-long long tenant_quota(const json_t *spec, const char *name);
 
 static int tenant_usage(api_req *rq, const store_res *t, json_t *items)
 {

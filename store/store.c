@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STMT_CACHE 48
 
@@ -173,6 +174,7 @@ static const char *MIGRATIONS[] = {
     " status INTEGER NOT NULL, location TEXT NOT NULL, op_location TEXT NOT NULL,"
     " etag TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL,"
     " PRIMARY KEY(principal, key));"
+    "CREATE INDEX idempotency_created ON idempotency(created_at);"
     "INSERT INTO meta(k, v) VALUES('ready_probe', '');",
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
@@ -832,7 +834,19 @@ int store_key_delete_tenant(store_t *st, const char *tenant_id)
     return step_done(s);
 }
 
-/* ---- idempotency -------------------------------------------------------- */
+/* ---- idempotency --------------------------------------------------------
+ * A key is remembered for 24 hours (as Stripe and the IETF draft suggest);
+ * after that the same key starts a new request. */
+
+#define IDEM_TTL_S (24 * 3600)
+
+static void idem_horizon(char out[SP_TS_MAX])
+{
+    time_t t = time(NULL) - IDEM_TTL_S;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, SP_TS_MAX, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+}
 
 void store_idem_clear(store_idem *i)
 {
@@ -842,11 +856,14 @@ void store_idem_clear(store_idem *i)
 
 int store_idem_get(store_t *st, const char *principal, const char *key, store_idem *out)
 {
+    char since[SP_TS_MAX];
+    idem_horizon(since);
     sqlite3_stmt *s = prep(st, "SELECT body_hash, status, location, op_location, etag, body"
-                               " FROM idempotency WHERE principal=?1 AND key=?2");
+                               " FROM idempotency WHERE principal=?1 AND key=?2 AND created_at>=?3");
     if (!s) return ST_ERROR;
     sqlite3_bind_text(s, 1, principal, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, since, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         memset(out, 0, sizeof *out);
@@ -866,9 +883,20 @@ int store_idem_get(store_t *st, const char *principal, const char *key, store_id
 
 int store_idem_put(store_t *st, const char *principal, const char *key, const store_idem *in)
 {
-    char now[SP_TS_MAX];
+    char now[SP_TS_MAX], since[SP_TS_MAX];
     sp_now_rfc3339(now);
-    sqlite3_stmt *s = prep(st, "INSERT INTO idempotency(principal, key, body_hash, status, location,"
+    idem_horizon(since);
+    /* expired records go first (a few at a time, so no write grows unbounded),
+     * including an expired one under this very key */
+    sqlite3_stmt *s = prep(st, "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency"
+                               " WHERE created_at<?1 OR (principal=?2 AND key=?3 AND created_at<?1) LIMIT 16)");
+    if (!s) return ST_ERROR;
+    sqlite3_bind_text(s, 1, since, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, principal, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
+    int rc = step_done(s);
+    if (rc != ST_OK) return rc;
+    s = prep(st, "INSERT INTO idempotency(principal, key, body_hash, status, location,"
                                " op_location, etag, body, created_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
     if (!s) return ST_ERROR;
     sqlite3_bind_text(s, 1, principal, -1, SQLITE_STATIC);

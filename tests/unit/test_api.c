@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include "../../api/api.h"
 
-const char *cluster_resolve_version(const char *v);
-int cluster_version_cmp(const char *a, const char *b);
 
 static void mp(const char *target, const char *patch, const char *want)
 {

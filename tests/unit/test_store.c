@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sqlite3.h>
 #include "../../store/store.h"
 
 static char dir[64], path[128];
@@ -148,6 +149,17 @@ START_TEST(idempotency_records)
     ck_assert_str_eq(out.body, in.body);
     store_idem_clear(&out);
     ck_assert_int_eq(store_idem_get(st, "tn-other", "k1", &out), ST_NOTFOUND);   /* per principal */
+    store_close(st);
+    /* after 24 hours a key is forgotten, and may be used again */
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "UPDATE idempotency SET created_at='2000-01-01T00:00:00.000Z'", 0, 0, 0), SQLITE_OK);
+    sqlite3_close(db);
+    st = open_store();
+    ck_assert_int_eq(store_idem_get(st, "admin", "k1", &out), ST_NOTFOUND);
+    ck_assert_int_eq(store_idem_put(st, "admin", "k1", &in), ST_OK);
+    ck_assert_int_eq(store_idem_get(st, "admin", "k1", &out), ST_OK);
+    store_idem_clear(&out);
     store_close(st);
 }
 END_TEST
