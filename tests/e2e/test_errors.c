@@ -5,6 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include "harness.h"
 
 static spsrv S;
@@ -345,6 +350,49 @@ START_TEST(status_429_with_retry_after)
 }
 END_TEST
 
+/* Raw bytes that are not HTTP, cut-off requests, oversized headers. */
+static void raw_send(const char *data, size_t n, bool read_answer)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)S.port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ssize_t w = send(fd, data, n, MSG_NOSIGNAL);
+    (void)w;
+    if (read_answer) {
+        struct timeval tv = {.tv_sec = 5};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char buf[4096];
+        ssize_t r = recv(fd, buf, sizeof buf - 1, 0);
+        if (r > 0) {
+            buf[r] = 0;
+            ck_assert_msg(strncmp(buf, "HTTP/1.1 4", 10) == 0, "answer: %.80s", buf);
+        }
+    }
+    close(fd);
+}
+
+START_TEST(broken_http_does_not_hurt)
+{
+    raw_send("GARBAGE\r\n\r\n", 11, true);
+    raw_send("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11, false);   /* a TLS hello */
+    const char *cut = "POST /v1/clusters HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      "Content-Length: 100\r\n\r\n{\"name\":";
+    raw_send(cut, strlen(cut), false);                                    /* body cut short */
+    size_t n = 200000;
+    char *big = malloc(n + 64);
+    int k = snprintf(big, 64, "GET /healthz HTTP/1.1\r\nX-Big: ");
+    memset(big + k, 'a', n - (size_t)k - 4);
+    memcpy(big + n - 4, "\r\n\r\n", 4);
+    raw_send(big, n, true);                                               /* header too large */
+    free(big);
+    const char *badlen = "POST /v1/clusters HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n";
+    raw_send(badlen, strlen(badlen), true);
+    for (int i = 0; i < 3; i++) still_serving();
+    ck_assert_uint_eq(count_clusters(), 0);
+}
+END_TEST
+
 Suite *suite_errors(void)
 {
     Suite *s = suite_create("errors");
@@ -360,6 +408,7 @@ Suite *suite_errors(void)
     tcase_add_test(t, status_422_rules);
     tcase_add_test(t, hostile_bodies_get_clean_4xx);
     tcase_add_test(t, status_429_with_retry_after);
+    tcase_add_test(t, broken_http_does_not_hurt);
     suite_add_tcase(s, t);
     return s;
 }
