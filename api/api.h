@@ -105,8 +105,11 @@ json_t *json_merge_patch(const json_t *target, const json_t *patch);
  * fingerprint of the list's filters. Returns false after answering 400. */
 typedef struct page { int size; int64_t after; char fp[17]; } page;
 bool api_page_begin(const api_req *r, api_resp *w, const char *filters, page *p);
-/* Sets next_page_token on list when n == page size and the last seq given. */
+/* Lists read page size + 1 rows: when the extra row came back there is a
+ * next page, and its token starts after the last row shown (last_seq). */
 void api_page_end(const page *p, json_t *list, int n, int64_t last_seq);
+#define API_PAGE_END(p, out, n, rows) \
+    api_page_end(&(p), (out), (n), (n) > (p).size ? (rows)[(p).size - 1].seq : 0)
 
 /* Optimistic concurrency: the version the caller expects (0 = any) from
  * If-Match or body.resource_version; false after answering 400/412. */
@@ -127,7 +130,10 @@ const char *api_scope(const api_req *r);
 long long tenant_quota(const json_t *tenant_spec, const char *name);   /* effective quota */
 const char *cluster_resolve_version(const char *v);   /* "3.9" -> "3.9.1"; NULL if unsupported */
 int cluster_version_cmp(const char *a, const char *b);
-int cluster_revert(api_req *rq, const char *cluster_id, json_t *spec_before);
+/* Restores a cluster's spec from before a cancelled change (a new
+ * generation); false after answering (quota exceeded, store error). */
+bool cluster_revert(api_req *rq, api_resp *w, const char *cluster_id, json_t *spec_before);
+int cluster_sync_current_op(api_req *rq, const char *cluster_id);
 
 /* ---- handlers (one file per resource) ---- */
 void api_tenant_create(api_req *, api_resp *);

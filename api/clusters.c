@@ -107,9 +107,14 @@ static bool forbidden_key(const char *k)
     return false;
 }
 
+/* A Kafka integer property: an optional '-' and digits, nothing else. */
 static bool parse_ll(const char *s, long long *out)
 {
     if (!s || !*s || strlen(s) > 20) return false;
+    for (const char *p = s + (*s == '-'); ; p++) {
+        if (!*p) { if (p == s + (*s == '-')) return false; break; }
+        if (*p < '0' || *p > '9') return false;
+    }
     char *end;
     errno = 0;
     long long x = strtoll(s, &end, 10);
@@ -309,7 +314,7 @@ static json_t *cluster_json(const store_res *r)
 static void answer(api_resp *w, int code, const store_res *r, const char *op)
 {
     api_set_etag(w, r->resource_version);
-    snprintf(w->location, sizeof w->location, "/v1/clusters/%s", r->id);
+    if (code == 202) snprintf(w->location, sizeof w->location, "/v1/clusters/%s", r->id);
     if (op && *op) snprintf(w->op_location, sizeof w->op_location, "/v1/operations/%s", op);
     api_json(w, code, cluster_json(r));
 }
@@ -440,12 +445,12 @@ void api_cluster_list(api_req *rq, api_resp *w)
     if (!api_page_begin(rq, w, filters, &p)) return;
     store_res *list;
     int n;
-    int rc = store_res_list(rq->env->store, K_CLUSTER, scope, p.after, p.size, &list, &n);
+    int rc = store_res_list(rq->env->store, K_CLUSTER, scope, p.after, p.size + 1, &list, &n);
     if (rc != ST_OK) { api_store_error(w, rc, "listing clusters"); return; }
     json_t *items = json_array();
-    for (int i = 0; i < n; i++) json_array_append_new(items, cluster_json(&list[i]));
+    for (int i = 0; i < n && i < p.size; i++) json_array_append_new(items, cluster_json(&list[i]));
     json_t *out = json_pack("{s:o}", "items", items);
-    api_page_end(&p, out, n, n ? list[n - 1].seq : 0);
+    API_PAGE_END(p, out, n, list);
     store_res_free_list(list, n);
     api_json(w, 200, out);
 }
@@ -475,6 +480,11 @@ static void change(json_t *ch, const char *field, json_t *from, json_t *to)
 /* Shared by PUT (replace) and PATCH (merge): spec is the complete new spec. */
 static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, int64_t expect)
 {
+    if (strcmp(r->phase, "DELETING") == 0) {
+        json_decref(spec);
+        api_problem(w, 409, "cluster-deleting", "cluster %s is being deleted", r->id);
+        return;
+    }
     verrs v = {0};
     json_object_del(spec, "tenant_id");
     eff e;
@@ -494,11 +504,6 @@ static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, i
         verr(&v, "storage_gib", "cannot shrink from %lld to %lld GiB (volumes only grow)",
              (long long)r->storage_gib, e.storage);
     if (verr_any(&v)) { json_decref(spec); api_fail_fields(w, &v, NULL); return; }
-    if (strcmp(r->phase, "DELETING") == 0) {
-        json_decref(spec);
-        api_problem(w, 409, "cluster-deleting", "cluster %s is being deleted", r->id);
-        return;
-    }
     if (json_equal(spec, r->spec)) {   /* nothing to do: PUT of the same object */
         json_decref(spec);
         answer(w, 200, r, NULL);
@@ -594,20 +599,42 @@ void api_cluster_delete(api_req *rq, api_resp *w)
     store_res_clear(&r);
 }
 
-/* Used by operations.c: restores the spec an operation replaced. */
-int cluster_revert(api_req *rq, const char *cluster_id, json_t *spec_before)
+/* Used by operations.c: restores the spec an operation replaced. Undoing
+ * a scale-in grows the cluster again, so quotas are checked as for any
+ * growth. The current operation is worked out after the caller marks the
+ * cancelled one, so it is read here from what is still active. */
+bool cluster_revert(api_req *rq, api_resp *w, const char *cluster_id, json_t *spec_before)
+{
+    store_res r;
+    int rc = store_res_get(rq->env->store, K_CLUSTER, cluster_id, NULL, &r);
+    if (rc != ST_OK) { api_store_error(w, rc, "reading the cluster"); return false; }
+    long long b = json_integer_value(json_object_get(spec_before, "brokers"));
+    long long g = json_integer_value(json_object_get(spec_before, "storage_gib"));
+    if (!check_quota(rq, w, r.tenant_id, 0, b - r.brokers, b * g - r.brokers * r.storage_gib)) {
+        store_res_clear(&r);
+        return false;
+    }
+    json_decref(r.spec);
+    r.spec = json_incref(spec_before);
+    r.brokers = b;
+    r.storage_gib = g;
+    const char *ver = cluster_resolve_version(json_string_value(json_object_get(spec_before, "kafka_version")));
+    if (ver) json_object_set_new(r.status, "kafka_version", json_string(ver));
+    r.generation++;
+    rc = store_res_update(rq->env->store, K_CLUSTER, &r, 0);
+    store_res_clear(&r);
+    if (rc != ST_OK) { api_store_error(w, rc, "restoring the cluster"); return false; }
+    api_wake(rq, "cluster", cluster_id);
+    return true;
+}
+
+/* After an operation changed state: points status.current_operation_id at
+ * the oldest active operation, and leaves UPDATING when none is left. */
+int cluster_sync_current_op(api_req *rq, const char *cluster_id)
 {
     store_res r;
     int rc = store_res_get(rq->env->store, K_CLUSTER, cluster_id, NULL, &r);
     if (rc != ST_OK) return rc;
-    json_decref(r.spec);
-    r.spec = json_incref(spec_before);
-    json_t *b = json_object_get(spec_before, "brokers"), *s = json_object_get(spec_before, "storage_gib");
-    r.brokers = json_integer_value(b);
-    r.storage_gib = json_integer_value(s);
-    const char *ver = cluster_resolve_version(json_string_value(json_object_get(spec_before, "kafka_version")));
-    if (ver) json_object_set_new(r.status, "kafka_version", json_string(ver));
-    r.generation++;
     char cur[SP_ID_MAX];
     rc = store_op_current(rq->env->store, r.id, cur);
     if (rc == ST_OK) {
@@ -616,6 +643,5 @@ int cluster_revert(api_req *rq, const char *cluster_id, json_t *spec_before)
         rc = store_res_update(rq->env->store, K_CLUSTER, &r, 0);
     }
     store_res_clear(&r);
-    api_wake(rq, "cluster", cluster_id);
     return rc;
 }

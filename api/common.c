@@ -291,7 +291,7 @@ bool api_page_begin(const api_req *r, api_resp *w, const char *filters, page *p)
 
 void api_page_end(const page *p, json_t *list, int n, int64_t last_seq)
 {
-    if (n < p->size) return;
+    if (n <= p->size) return;
     char raw[64], tok[96];
     int len = snprintf(raw, sizeof raw, "v1:%lld:%s", (long long)last_seq, p->fp);
     sp_b64url_encode((unsigned char *)raw, (size_t)len, tok);

@@ -116,12 +116,12 @@ void api_key_list(api_req *rq, api_resp *w)
     if (!api_page_begin(rq, w, rq->params[0], &p)) return;
     store_key *list;
     int n;
-    int rc = store_key_list(rq->env->store, rq->params[0], p.after, p.size, &list, &n);
+    int rc = store_key_list(rq->env->store, rq->params[0], p.after, p.size + 1, &list, &n);
     if (rc != ST_OK) { api_store_error(w, rc, "listing keys"); return; }
     json_t *items = json_array();
-    for (int i = 0; i < n; i++) json_array_append_new(items, key_json(&list[i]));
+    for (int i = 0; i < n && i < p.size; i++) json_array_append_new(items, key_json(&list[i]));
     json_t *out = json_pack("{s:o}", "items", items);
-    api_page_end(&p, out, n, n ? list[n - 1].seq : 0);
+    API_PAGE_END(p, out, n, list);
     free(list);
     api_json(w, 200, out);
 }

@@ -38,12 +38,12 @@ void api_op_list(api_req *rq, api_resp *w)
     if (!api_page_begin(rq, w, filters, &p)) return;
     store_op *list;
     int n;
-    int rc = store_op_list(rq->env->store, scope, cluster, p.after, p.size, &list, &n);
+    int rc = store_op_list(rq->env->store, scope, cluster, p.after, p.size + 1, &list, &n);
     if (rc != ST_OK) { api_store_error(w, rc, "listing operations"); return; }
     json_t *items = json_array();
-    for (int i = 0; i < n; i++) json_array_append_new(items, op_json(&list[i]));
+    for (int i = 0; i < n && i < p.size; i++) json_array_append_new(items, op_json(&list[i]));
     json_t *out = json_pack("{s:o}", "items", items);
-    api_page_end(&p, out, n, n ? list[n - 1].seq : 0);
+    API_PAGE_END(p, out, n, list);
     store_op_free_list(list, n);
     api_json(w, 200, out);
 }
@@ -78,23 +78,20 @@ void api_op_cancel(api_req *rq, api_resp *w)
                     "a %s cannot be cancelled; %s", o.type,
                     strcmp(o.type, "CREATE") == 0 ? "delete the cluster instead" : "create the cluster again instead");
     } else {
-        /* only the newest operation of its cluster */
-        store_op *list;
-        int n;
-        int64_t after = o.seq;
-        int rc = store_op_list(rq->env->store, NULL, o.cluster_id, after, 1, &list, &n);
-        if (rc != ST_OK) { api_store_error(w, rc, "reading operations"); store_op_clear(&o); return; }
-        store_op_free_list(list, n);
-        if (n > 0) {
+        /* only the newest change still to be done */
+        char later[SP_ID_MAX];
+        int rc = store_op_later_active(rq->env->store, o.cluster_id, o.seq, later);
+        if (rc != ST_OK) api_store_error(w, rc, "reading operations");
+        else if (later[0])
             api_problem(w, 409, "operation-not-newest",
-                        "a later change of cluster %s is queued behind %s; cancel that one first",
-                        o.cluster_id, o.id);
-        } else {
+                        "operation %s of cluster %s is queued behind %s; cancel %s first",
+                        later, o.cluster_id, o.id, later);
+        else if (cluster_revert(rq, w, o.cluster_id, o.spec_before)) {
             snprintf(o.state, sizeof o.state, "CANCELLED");
             json_decref(o.error);
             o.error = json_pack("{s:s, s:s}", "code", "CANCELLED", "message", "cancelled before it started");
             rc = store_op_update(rq->env->store, &o);
-            if (rc == ST_OK) rc = cluster_revert(rq, o.cluster_id, o.spec_before);
+            if (rc == ST_OK) rc = cluster_sync_current_op(rq, o.cluster_id);
             if (rc != ST_OK) api_store_error(w, rc, "cancelling the operation");
             else api_json(w, 200, op_json(&o));
         }

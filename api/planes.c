@@ -218,16 +218,16 @@ void api_plane_list(api_req *rq, api_resp *w)
     if (!api_page_begin(rq, w, "data-planes", &p)) return;
     store_res *list;
     int n;
-    int rc = store_res_list(rq->env->store, K_DATA_PLANE, NULL, p.after, p.size, &list, &n);
+    int rc = store_res_list(rq->env->store, K_DATA_PLANE, NULL, p.after, p.size + 1, &list, &n);
     if (rc != ST_OK) { api_store_error(w, rc, "listing data planes"); return; }
     json_t *items = json_array();
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && i < p.size; i++) {
         api_resp one = {0};
         answer(rq, &one, 200, &list[i]);
         json_array_append_new(items, one.body);
     }
     json_t *out = json_pack("{s:o}", "items", items);
-    api_page_end(&p, out, n, n ? list[n - 1].seq : 0);
+    API_PAGE_END(p, out, n, list);
     store_res_free_list(list, n);
     api_json(w, 200, out);
 }

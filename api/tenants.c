@@ -25,7 +25,7 @@ long long tenant_quota(const json_t *spec, const char *name)
 
 static void validate(const json_t *spec, verrs *v)
 {
-    static const char *const fields[] = {"name", "display_name", "quotas", "tenant_id", NULL};
+    static const char *const fields[] = {"name", "display_name", "quotas", NULL};
     v_known_keys(v, "", spec, fields);
     json_t *name = json_object_get(spec, "name");
     if (!name) verr(v, "name", "is required");
@@ -74,7 +74,6 @@ void api_tenant_create(api_req *rq, api_resp *w)
     if (!api_require_body(rq, w)) return;
     json_t *spec = json_deep_copy(rq->body);
     api_strip_server_fields(spec, NULL);
-    json_object_del(spec, "tenant_id");
     verrs v = {0};
     validate(spec, &v);
     if (verr_any(&v)) { json_decref(spec); api_fail_fields(w, &v, NULL); return; }
@@ -105,12 +104,12 @@ void api_tenant_list(api_req *rq, api_resp *w)
     if (!api_page_begin(rq, w, "tenants", &p)) return;
     store_res *list;
     int n;
-    int rc = store_res_list(rq->env->store, K_TENANT, api_scope(rq), p.after, p.size, &list, &n);
+    int rc = store_res_list(rq->env->store, K_TENANT, api_scope(rq), p.after, p.size + 1, &list, &n);
     if (rc != ST_OK) { api_store_error(w, rc, "listing tenants"); return; }
     json_t *items = json_array();
-    for (int i = 0; i < n; i++) json_array_append_new(items, tenant_json(&list[i]));
+    for (int i = 0; i < n && i < p.size; i++) json_array_append_new(items, tenant_json(&list[i]));
     json_t *out = json_pack("{s:o}", "items", items);
-    api_page_end(&p, out, n, n ? list[n - 1].seq : 0);
+    API_PAGE_END(p, out, n, list);
     store_res_free_list(list, n);
     api_json(w, 200, out);
 }

@@ -32,12 +32,12 @@ void api_usage_get(api_req *rq, api_resp *w)
     if (!api_page_begin(rq, w, filters, &p)) return;
     store_res *list;
     int n;
-    int rc = store_res_list(rq->env->store, K_TENANT, scope, p.after, p.size, &list, &n);
+    int rc = store_res_list(rq->env->store, K_TENANT, scope, p.after, p.size + 1, &list, &n);
     if (rc != ST_OK) { api_store_error(w, rc, "reading usage"); return; }
     json_t *items = json_array();
-    for (int i = 0; i < n && rc == ST_OK; i++) rc = tenant_usage(rq, &list[i], items);
+    for (int i = 0; i < n && i < p.size && rc == ST_OK; i++) rc = tenant_usage(rq, &list[i], items);
     json_t *out = json_pack("{s:o}", "items", items);
-    api_page_end(&p, out, n, n ? list[n - 1].seq : 0);
+    API_PAGE_END(p, out, n, list);
     store_res_free_list(list, n);
     if (rc != ST_OK) { json_decref(out); api_store_error(w, rc, "reading usage"); return; }
     api_json(w, 200, out);

@@ -74,30 +74,47 @@ int64_t sp_mono_us(void)
 
 int64_t sp_mono_ms(void) { return sp_mono_us() / 1000; }
 
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* RFC 3339 date-time: YYYY-MM-DD(T|t)HH:MM:SS[.frac](Z|z|+HH:MM|-HH:MM). */
 int64_t sp_parse_rfc3339(const char *s)
 {
-    struct tm tm = {0};
-    int Y, M, D, h, m, sec, n = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &n) != 6)
+    if (!s || strlen(s) < 20) return -1;
+    int Y = digits(s, 4), M = digits(s + 5, 2), D = digits(s + 8, 2);
+    int h = digits(s + 11, 2), m = digits(s + 14, 2), sec = digits(s + 17, 2);
+    if (Y < 0 || M < 1 || M > 12 || D < 1 || h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60 ||
+        s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
         return -1;
-    if (strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't'))
-        return -1;
-    const char *p = s + n;
-    if (*p == '.') { p++; if (*p < '0' || *p > '9') return -1; while (*p >= '0' && *p <= '9') p++; }
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+    if (D > mdays[M - 1] + (M == 2 && leap)) return -1;
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9') return -1;
+        while (*p >= '0' && *p <= '9') p++;
+    }
     long off = 0;
-    if (*p == 'Z' || *p == 'z') p++;
-    else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || strlen(p) != 6) return -1;
-        off = (oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
-        p += 6;
-    } else return -1;
-    if (*p) return -1;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return -1;
+    if ((*p == 'Z' || *p == 'z') && !p[1]) {
+        /* UTC */
+    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+        int oh = digits(p + 1, 2), om = digits(p + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59) return -1;
+        off = (oh * 60L + om) * 60L * (*p == '+' ? 1 : -1);
+    } else
+        return -1;
+    struct tm tm = {0};
     tm.tm_year = Y - 1900; tm.tm_mon = M - 1; tm.tm_mday = D;
     tm.tm_hour = h; tm.tm_min = m; tm.tm_sec = sec;
-    time_t t = timegm(&tm);
-    return (int64_t)t - off;
+    return (int64_t)timegm(&tm) - off;
 }
 
 size_t sp_b64url_encode(const unsigned char *in, size_t n, char *out)

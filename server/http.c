@@ -83,6 +83,7 @@ typedef struct reqstate {
     int status;                   /* for the access log */
     int rl_remaining, rl_reset;   /* rate-limit headers, when rl_remaining >= 0 */
     char idem_claimed[400];       /* key held in the in-flight set */
+    char allow[64];               /* methods of the path, for 405 */
 } reqstate;
 
 server *server_of(const api_env *env) { return (server *)((char *)env - offsetof(server, env)); }
@@ -139,11 +140,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, reqstate *st, api_res
     if (!resp) return MHD_NO;
     if (ctype) MHD_add_response_header(resp, "Content-Type", ctype);
     add_headers(resp, st, w);
-    if (w->status == 405 && w->body) {
-        const char *allow = json_string_value(json_object_get(w->body, "allow"));
-        if (allow) MHD_add_response_header(resp, "Allow", allow);
-        json_object_del(w->body, "allow");
-    }
+    if (w->status == 405 && st->allow[0]) MHD_add_response_header(resp, "Allow", st->allow);
     enum MHD_Result r = MHD_queue_response(c, (unsigned)w->status, resp);
     MHD_destroy_response(resp);
     st->status = w->status;
@@ -162,6 +159,7 @@ static enum MHD_Result reply_problem(struct MHD_Connection *c, reqstate *st, int
     api_resp w = {0};
     api_problem(&w, status, slug, "%s", detail);
     if (status == 429) w.retry_after = st->rl_reset > 0 ? st->rl_reset : 1;
+    if (status == 503) w.retry_after = 1;
     return send_resp(c, st, &w);
 }
 
@@ -379,9 +377,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (rid && header_token_ok(rid, 64)) snprintf(st->request_id, sizeof st->request_id, "%s", rid);
         else sp_id_new("req", st->request_id);
 
-        char allow[64];
         const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
-        st->route = routes_match(m, url, st->segs, &st->nparams, allow, sizeof allow);
+        st->route = routes_match(m, url, st->segs, &st->nparams, st->allow, sizeof st->allow);
         if (st->route == -1) {
             char d[300];
             snprintf(d, sizeof d, "no such endpoint: %.200s", url);
@@ -389,8 +386,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         if (st->route == -2) {
             api_resp w = {0};
-            api_problem(&w, 405, "method-not-allowed", "%s is not allowed here; allowed: %s", method, allow);
-            json_object_set_new(w.body, "allow", json_string(allow));
+            api_problem(&w, 405, "method-not-allowed", "%s is not allowed here; allowed: %s", method, st->allow);
             st->route = -1;
             return send_resp(c, st, &w);
         }

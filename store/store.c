@@ -734,6 +734,20 @@ int store_op_current(store_t *st, const char *cluster_id, char out[SP_ID_MAX])
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : rc_of(rc);
 }
 
+int store_op_later_active(store_t *st, const char *cluster_id, int64_t seq, char out[SP_ID_MAX])
+{
+    out[0] = 0;
+    sqlite3_stmt *s = prep(st, "SELECT id FROM operations WHERE cluster_id=?1 AND seq>?2"
+                               " AND state IN ('PENDING','RUNNING') ORDER BY seq DESC LIMIT 1");
+    if (!s) return ST_ERROR;
+    sqlite3_bind_text(s, 1, cluster_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, seq);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) col_copy(s, 0, out, SP_ID_MAX);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : rc_of(rc);
+}
+
 int store_op_cancel_pending(store_t *st, const char *cluster_id, const char *message)
 {
     char now[SP_TS_MAX];

@@ -127,6 +127,9 @@ int store_op_list(store_t *st, const char *tenant_scope, const char *cluster_id,
 int store_op_update(store_t *st, store_op *o);
 /* The oldest PENDING or RUNNING operation of a cluster ("" if none). */
 int store_op_current(store_t *st, const char *cluster_id, char out[SP_ID_MAX]);
+/* The newest PENDING or RUNNING operation of a cluster created after seq
+ * ("" if none). */
+int store_op_later_active(store_t *st, const char *cluster_id, int64_t seq, char out[SP_ID_MAX]);
 /* Marks every PENDING operation of a cluster CANCELLED with this message. */
 int store_op_cancel_pending(store_t *st, const char *cluster_id, const char *message);
 void store_op_free_list(store_op *list, int n);

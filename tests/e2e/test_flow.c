@@ -204,6 +204,29 @@ START_TEST(cancel_restores_the_previous_spec)
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "brokers")), 3);
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "generation")), 3);
     resp_free(&r);
+
+    /* two queued changes: the older cannot be cancelled from under the newer */
+    r = jreq(&S, "PATCH", loc, key, "{\"brokers\":5}");
+    char first[300], second[300];
+    snprintf(first, sizeof first, "%s/cancel", r.op_location);
+    resp_free(&r);
+    r = jreq(&S, "PATCH", loc, key, "{\"brokers\":6}");
+    snprintf(second, sizeof second, "%s/cancel", r.op_location);
+    resp_free(&r);
+    r = jreq(&S, "POST", first, key, NULL);
+    assert_problem(&r, 409);
+    resp_free(&r);
+    r = jreq(&S, "POST", second, key, NULL);
+    ck_assert_int_eq(r.status, 200);
+    resp_free(&r);
+    r = jreq(&S, "POST", first, key, NULL);     /* now it is the newest still to do */
+    ck_assert_int_eq(r.status, 200);
+    resp_free(&r);
+    r = jreq(&S, "GET", loc, key, NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "brokers")), 3);
+    /* what remains to do is the create */
+    ck_assert(strstr(create_op, jpath(r.json, "status.current_operation_id")) != NULL);
+    resp_free(&r);
 }
 END_TEST
 
@@ -418,6 +441,11 @@ START_TEST(pagination_walks_every_item_once)
     }
     ck_assert_int_eq(seen, 7);
     ck_assert_int_eq(pages, 3);
+    /* a full last page has no token pointing at an empty one */
+    spresp r = jreq(&S, "GET", "/v1/clusters?page_size=7", key, NULL);
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "items")), 7);
+    ck_assert_ptr_null(json_object_get(r.json, "next_page_token"));
+    resp_free(&r);
 }
 END_TEST
 

@@ -94,7 +94,7 @@ expect("wrong media type, 204 with body, unknown path", "validate-responses.mjs"
     ex("GET", "/v1/nope", 200, "application/json", {}),
   ])],
   { code: 1, counts: "0 passed, 3 failed",
-    output: ["media type application/json not documented", "204 must have no body", "GET /v1/nope: path not documented"] });
+    output: ["media type application/json not documented", "204 must have no body", "GET /v1/nope: not in the document, and answered 200 instead of 404"] });
 expect("no exchanges is a failure", "validate-responses.mjs",
   [specFile, write("empty.jsonl", [])],
   { code: 1, counts: "0 passed, 1 failed", output: ["no exchanges read"] });

@@ -65,6 +65,14 @@ function formatErrors(errors) {
   return lines.join("\n");
 }
 
+function undocumented(ex, where, want) {
+  if (Number(ex.status) !== want) return `${where}: not in the document, and answered ${ex.status} instead of ${want}`;
+  if (mediaType(ex.content_type) !== "application/problem+json") return `${where} ${want}: not application/problem+json`;
+  if (!doc.components?.schemas?.Problem) return `${where} ${want}: the document has no components.schemas.Problem`;
+  const validate = validatorFor("/components/schemas/Problem");
+  return validate(ex.body ?? null) ? null : `${where} ${want}: body does not match Problem\n${formatErrors(validate.errors)}`;
+}
+
 // Check one exchange; returns a failure message (grouping key) or null.
 function check(ex) {
   const method = String(ex.method ?? "").toUpperCase();
@@ -72,10 +80,12 @@ function check(ex) {
   if (!method || typeof ex.path !== "string" || !Number.isInteger(status)) return "exchange lacks method, path or status";
   const path = ex.path.split(/[?#]/)[0];
   const tpl = matchTemplate(path);
-  if (!tpl) return `${method} ${path}: path not documented`;
+  // A path the API does not have must answer 404, and a method a path does
+  // not have 405, as problem+json; no operation documents those answers.
+  if (!tpl) return undocumented(ex, `${method} ${path}`, 404);
   const { node: item, pointer: itemPtr } = deref(doc, doc.paths[tpl.path], `/paths/${escapePointer(tpl.path)}`);
   const op = item[method.toLowerCase()];
-  if (!op) return `${method} ${tpl.path}: method not documented`;
+  if (!op) return undocumented(ex, `${method} ${tpl.path}`, 405);
   const where = `${method} ${tpl.path} ${status}`;
 
   const responses = op.responses ?? {};

@@ -93,6 +93,11 @@ START_TEST(rfc3339_parse)
     ck_assert_int_eq(sp_parse_rfc3339("2026-13-01T00:00:00Z"), -1);
     ck_assert_int_eq(sp_parse_rfc3339("yesterday"), -1);
     ck_assert_int_eq(sp_parse_rfc3339("2026-11-21T22:24:01"), -1);   /* no zone */
+    ck_assert_int_eq(sp_parse_rfc3339("2030-02-31T00:00:00Z"), -1);  /* no such day */
+    ck_assert_int_eq(sp_parse_rfc3339("2030-01-01T00:00:00+99:99"), -1);
+    ck_assert_int_eq(sp_parse_rfc3339("2030-01-01T00:00:00Zjunk"), -1);
+    ck_assert_int_eq(sp_parse_rfc3339("1970-01-01t00:00:00z"), 0);   /* lower case is allowed */
+    ck_assert_int_eq(sp_parse_rfc3339("2028-02-29T00:00:00Z") > 0, 1);   /* leap day */
     char now[SP_TS_MAX];
     sp_now_rfc3339(now);
     ck_assert_int_gt(sp_parse_rfc3339(now), 1700000000);
