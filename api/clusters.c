@@ -297,12 +297,14 @@ static bool check_quota(api_req *rq, api_resp *w, const char *tenant_id,
     return true;
 }
 
-static json_t *cluster_json(const store_res *r)
+/* The answer for one cluster. It is built from the row's own spec and
+ * status (no copies): callers answer last and then clear the row. */
+static json_t *cluster_json(store_res *r)
 {
-    json_t *o = json_deep_copy(r->spec);
+    json_t *o = json_incref(r->spec);
     json_object_set_new(o, "id", json_string(r->id));
     json_object_set_new(o, "tenant_id", json_string(r->tenant_id));
-    json_t *st = json_deep_copy(r->status);
+    json_t *st = json_incref(r->status);
     json_object_set_new(st, "phase", json_string(r->phase));
     json_object_set_new(o, "status", st);
     json_object_set_new(o, "generation", json_integer(r->generation));
@@ -311,7 +313,7 @@ static json_t *cluster_json(const store_res *r)
 }
 
 /* op: the operation this request created (Operation-Location), or NULL. */
-static void answer(api_resp *w, int code, const store_res *r, const char *op)
+static void answer(api_resp *w, int code, store_res *r, const char *op)
 {
     api_set_etag(w, r->resource_version);
     if (code == 202) snprintf(w->location, sizeof w->location, "/v1/clusters/%s", r->id);
@@ -359,7 +361,9 @@ static int add_operation(api_req *rq, store_res *r, const char *type, json_t *ch
     int rc = store_op_insert(rq->env->store, &o);
     snprintf(op_id, SP_ID_MAX, "%s", o.id);
     char cur[SP_ID_MAX];
-    if (rc == ST_OK) rc = store_op_current(rq->env->store, r->id, cur);
+    /* a new cluster has no other operation: no need to look */
+    if (rc == ST_OK && strcmp(type, "CREATE") == 0) snprintf(cur, sizeof cur, "%s", o.id);
+    else if (rc == ST_OK) rc = store_op_current(rq->env->store, r->id, cur);
     if (rc == ST_OK) json_object_set_new(r->status, "current_operation_id", json_string(cur));
     store_op_clear(&o);
     api_wake(rq, "cluster", r->id);
@@ -423,10 +427,10 @@ void api_cluster_create(api_req *rq, api_resp *w)
     json_object_set_new(r.status, "data_plane_id", dp ? json_string(dp) : json_null());
     set_condition(r.status, "Ready", "False", "Provisioning", "waiting for a worker to provision the cluster");
     sp_now_rfc3339(r.created_at);
+    /* the operation first, so the cluster row is written once, complete */
     char op[SP_ID_MAX] = "";
-    rc = store_res_insert(rq->env->store, K_CLUSTER, &r);
-    if (rc == ST_OK) rc = add_operation(rq, &r, "CREATE", json_object(), NULL, op);
-    if (rc == ST_OK) rc = store_res_update(rq->env->store, K_CLUSTER, &r, 0);
+    rc = add_operation(rq, &r, "CREATE", json_object(), NULL, op);
+    if (rc == ST_OK) rc = store_res_insert(rq->env->store, K_CLUSTER, &r);
     if (rc == ST_CONFLICT)
         api_problem(w, 409, "name-taken", "this tenant already has a cluster named '%s'", r.name);
     else if (rc != ST_OK) api_store_error(w, rc, "creating the cluster");

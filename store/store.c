@@ -33,6 +33,12 @@ struct store {
     pthread_key_t key;
     pthread_mutex_t mu;       /* guards the list of live connections */
     conn *conns;
+    /* One writer at a time inside this process. SQLite would serialise
+     * writers anyway, but its busy handler sleeps in growing steps, so two
+     * threads contending for BEGIN IMMEDIATE starve each other (seconds of
+     * tail latency under load); a mutex hands the lock over at once. The
+     * busy timeout still covers other processes (backups, sqlite3 CLI). */
+    pthread_mutex_t writer;
 };
 
 static void conn_close(conn *c)
@@ -70,6 +76,8 @@ static conn *conn_open(store_t *st)
     sqlite3_busy_timeout(c->db, 10000);
     exec(c->db, "PRAGMA foreign_keys=ON");
     exec(c->db, st->durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    exec(c->db, "PRAGMA cache_size=-16384");      /* 16 MiB per connection */
+    exec(c->db, "PRAGMA mmap_size=268435456");    /* reads straight from the page cache */
     c->owner = st;
     return c;
 }
@@ -152,6 +160,7 @@ static const char *MIGRATIONS[] = {
     " data_plane_id TEXT REFERENCES data_planes(id), phase TEXT NOT NULL,"
     " UNIQUE(tenant_id, name));"
     "CREATE INDEX clusters_tenant ON clusters(tenant_id, seq);"
+    "CREATE INDEX clusters_usage ON clusters(tenant_id, brokers, storage_gib);"
     "CREATE INDEX clusters_plane ON clusters(data_plane_id);"
     "CREATE TABLE operations("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
@@ -213,6 +222,7 @@ store_t *store_open(const char *path, bool durable, char *err, size_t errlen)
     st->path = strdup(path);
     st->durable = durable;
     pthread_mutex_init(&st->mu, NULL);
+    pthread_mutex_init(&st->writer, NULL);
     pthread_key_create(&st->key, conn_release);
     conn *c = get_conn(st);
     if (!c) {
@@ -248,6 +258,7 @@ void store_close(store_t *st)
     pthread_setspecific(st->key, NULL);
     pthread_key_delete(st->key);
     pthread_mutex_destroy(&st->mu);
+    pthread_mutex_destroy(&st->writer);
     free(st->path);
     free(st);
 }
@@ -270,11 +281,18 @@ const char *store_errmsg(store_t *st)
 int store_begin(store_t *st)
 {
     conn *c = get_conn(st);
-    if (!c) return ST_ERROR;
+    if (!c || c->in_tx) return ST_ERROR;
+    pthread_mutex_lock(&st->writer);
     int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) return rc_of(rc);
+    if (rc != SQLITE_OK) { pthread_mutex_unlock(&st->writer); return rc_of(rc); }
     c->in_tx = true;
     return ST_OK;
+}
+
+static void end_tx(store_t *st, conn *c)
+{
+    c->in_tx = false;
+    pthread_mutex_unlock(&st->writer);
 }
 
 int store_commit(store_t *st)
@@ -282,8 +300,9 @@ int store_commit(store_t *st)
     conn *c = get_conn(st);
     if (!c || !c->in_tx) return ST_ERROR;
     int rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) { exec(c->db, "ROLLBACK"); c->in_tx = false; return rc_of(rc) == ST_OK ? ST_ERROR : rc_of(rc); }
-    c->in_tx = false;
+    if (rc != SQLITE_OK) exec(c->db, "ROLLBACK");
+    end_tx(st, c);
+    if (rc != SQLITE_OK) return rc_of(rc) == ST_OK ? ST_ERROR : rc_of(rc);
     return ST_OK;
 }
 
@@ -292,7 +311,7 @@ void store_rollback(store_t *st)
     conn *c = get_conn(st);
     if (!c || !c->in_tx) return;
     exec(c->db, "ROLLBACK");
-    c->in_tx = false;
+    end_tx(st, c);
 }
 
 bool store_in_tx(store_t *st)
@@ -369,10 +388,18 @@ static const char *SQL_GET[K__COUNT] = {
     "SELECT " RES_COLS ", secret FROM data_planes WHERE id=?1 AND (?2 IS NULL OR tenant_id=?2)",
     "SELECT " RES_COLS ", brokers, storage_gib, data_plane_id, phase FROM clusters WHERE id=?1 AND (?2 IS NULL OR tenant_id=?2)",
 };
+/* Two statements per kind so each uses its index: all rows by seq, or one
+ * tenant's rows by (tenant_id, seq). */
 static const char *SQL_LIST[K__COUNT] = {
-    "SELECT " RES_COLS " FROM tenants WHERE seq>?1 AND (?2 IS NULL OR tenant_id=?2) ORDER BY seq LIMIT ?3",
-    "SELECT " RES_COLS ", secret FROM data_planes WHERE seq>?1 AND (?2 IS NULL OR tenant_id=?2) ORDER BY seq LIMIT ?3",
-    "SELECT " RES_COLS ", brokers, storage_gib, data_plane_id, phase FROM clusters WHERE seq>?1 AND (?2 IS NULL OR tenant_id=?2) ORDER BY seq LIMIT ?3",
+    "SELECT " RES_COLS " FROM tenants WHERE seq>?1 ORDER BY seq LIMIT ?3",
+    "SELECT " RES_COLS ", secret FROM data_planes WHERE seq>?1 ORDER BY seq LIMIT ?3",
+    "SELECT " RES_COLS ", brokers, storage_gib, data_plane_id, phase FROM clusters WHERE seq>?1 ORDER BY seq LIMIT ?3",
+};
+static const char *SQL_LIST_SCOPED[K__COUNT] = {
+    "SELECT " RES_COLS " FROM tenants WHERE tenant_id=?2 AND seq>?1 ORDER BY seq LIMIT ?3",
+    "SELECT " RES_COLS ", secret FROM data_planes WHERE tenant_id=?2 AND seq>?1 ORDER BY seq LIMIT ?3",
+    "SELECT " RES_COLS ", brokers, storage_gib, data_plane_id, phase FROM clusters"
+    " WHERE tenant_id=?2 AND seq>?1 ORDER BY seq LIMIT ?3",
 };
 static const char *SQL_INSERT[K__COUNT] = {
     "INSERT INTO tenants(id, tenant_id, name, spec, status, generation, resource_version, created_at, updated_at)"
@@ -462,10 +489,10 @@ int store_res_list(store_t *st, store_kind k, const char *scope, int64_t after, 
                    store_res **out, int *n)
 {
     *out = NULL; *n = 0;
-    sqlite3_stmt *s = prep(st, SQL_LIST[k]);
+    sqlite3_stmt *s = prep(st, scope ? SQL_LIST_SCOPED[k] : SQL_LIST[k]);
     if (!s) return ST_ERROR;
     sqlite3_bind_int64(s, 1, after);
-    bind_opt_text(s, 2, scope);
+    if (scope) sqlite3_bind_text(s, 2, scope, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, limit);
     store_res *list = calloc((size_t)(limit > 0 ? limit : 1), sizeof *list);
     if (!list) { sqlite3_reset(s); return ST_ERROR; }
@@ -684,9 +711,15 @@ int store_op_list(store_t *st, const char *scope, const char *cluster_id, int64_
                   int limit, store_op **out, int *n)
 {
     *out = NULL; *n = 0;
-    sqlite3_stmt *s = prep(st, "SELECT " OP_COLS " FROM operations WHERE seq>?1"
-                               " AND (?2 IS NULL OR tenant_id=?2) AND (?3 IS NULL OR cluster_id=?3)"
-                               " ORDER BY seq LIMIT ?4");
+    /* pick the statement whose index fits the filter */
+    const char *sql =
+        cluster_id ? "SELECT " OP_COLS " FROM operations WHERE cluster_id=?3 AND seq>?1"
+                     " AND (?2 IS NULL OR tenant_id=?2) ORDER BY seq LIMIT ?4"
+        : scope    ? "SELECT " OP_COLS " FROM operations WHERE tenant_id=?2 AND seq>?1"
+                     " AND ?3 IS NULL ORDER BY seq LIMIT ?4"
+                   : "SELECT " OP_COLS " FROM operations WHERE seq>?1 AND ?2 IS NULL AND ?3 IS NULL"
+                     " ORDER BY seq LIMIT ?4";
+    sqlite3_stmt *s = prep(st, sql);
     if (!s) return ST_ERROR;
     sqlite3_bind_int64(s, 1, after);
     bind_opt_text(s, 2, scope);

@@ -1,34 +1,53 @@
-/* queue.c — a FIFO of unique keys with an in-progress set, under one mutex.
- * Sizes here are small (one entry per resource with pending work), so
- * linear scans over a linked list are simpler than a hash and fast enough. */
+/* queue.c — unique keys in a hash table, and a FIFO of the ready ones.
+ *
+ * Every known key has one item: in the hash (by key) and, while it waits
+ * for a worker, in the ready list. A key taken by a worker is "busy" and out
+ * of the ready list; a wake meanwhile sets "again", and queue_done() puts it
+ * back. Wake, take and done are O(1) under one mutex. */
 #define _GNU_SOURCE
 #include "queue.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 typedef struct item {
     char *key;
-    bool busy;       /* handed to a worker */
-    bool queued;     /* waiting in the FIFO (or re-wake pending while busy) */
-    struct item *next;
+    uint32_t hash;
+    bool busy;               /* handed to a worker */
+    bool again;              /* woken while busy */
+    struct item *hnext;      /* hash chain */
+    struct item *prev, *next;/* ready list, when queued */
+    bool queued;
 } item;
 
 struct work_queue {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    item *head;      /* all known keys, in wake order */
-    size_t depth;    /* items with queued && !busy */
+    item **buckets;
+    size_t nbuckets, nitems;
+    item *head, *tail;       /* ready list, oldest first */
+    size_t depth;
     bool stop;
 };
+
+static uint32_t hash_of(const char *s)
+{
+    uint32_t h = 2166136261u;
+    while (*s) h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
 
 work_queue *queue_new(void)
 {
     work_queue *q = calloc(1, sizeof *q);
     if (!q) return NULL;
+    q->nbuckets = 256;
+    q->buckets = calloc(q->nbuckets, sizeof *q->buckets);
+    if (!q->buckets) { free(q); return NULL; }
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->cv, NULL);
     return q;
@@ -37,42 +56,89 @@ work_queue *queue_new(void)
 void queue_free(work_queue *q)
 {
     if (!q) return;
-    item *it = q->head;
-    while (it) { item *n = it->next; free(it->key); free(it); it = n; }
+    for (size_t b = 0; b < q->nbuckets; b++)
+        for (item *it = q->buckets[b], *n; it; it = n) { n = it->hnext; free(it->key); free(it); }
+    free(q->buckets);
     pthread_cond_destroy(&q->cv);
     pthread_mutex_destroy(&q->mu);
     free(q);
 }
 
-static item *find(work_queue *q, const char *key, item ***prevp)
+static item *find(work_queue *q, const char *key, uint32_t h)
 {
-    item **pp = &q->head;
-    for (; *pp; pp = &(*pp)->next)
-        if (strcmp((*pp)->key, key) == 0) { if (prevp) *prevp = pp; return *pp; }
-    if (prevp) *prevp = pp;
+    for (item *it = q->buckets[h % q->nbuckets]; it; it = it->hnext)
+        if (it->hash == h && strcmp(it->key, key) == 0) return it;
     return NULL;
+}
+
+static void grow(work_queue *q)
+{
+    size_t n = q->nbuckets * 2;
+    item **nb = calloc(n, sizeof *nb);
+    if (!nb) return;           /* keep the old table: slower, still correct */
+    for (size_t b = 0; b < q->nbuckets; b++)
+        for (item *it = q->buckets[b], *next; it; it = next) {
+            next = it->hnext;
+            it->hnext = nb[it->hash % n];
+            nb[it->hash % n] = it;
+        }
+    free(q->buckets);
+    q->buckets = nb;
+    q->nbuckets = n;
+}
+
+static void remove_item(work_queue *q, item *it)
+{
+    item **pp = &q->buckets[it->hash % q->nbuckets];
+    while (*pp != it) pp = &(*pp)->hnext;
+    *pp = it->hnext;
+    q->nitems--;
+    free(it->key);
+    free(it);
+}
+
+static void push_ready(work_queue *q, item *it)
+{
+    it->queued = true;
+    it->next = NULL;
+    it->prev = q->tail;
+    if (q->tail) q->tail->next = it; else q->head = it;
+    q->tail = it;
+    q->depth++;
+    pthread_cond_signal(&q->cv);
+}
+
+static item *pop_ready(work_queue *q)
+{
+    item *it = q->head;
+    if (!it) return NULL;
+    q->head = it->next;
+    if (q->head) q->head->prev = NULL; else q->tail = NULL;
+    it->queued = false;
+    q->depth--;
+    return it;
 }
 
 bool queue_wake(work_queue *q, const char *key)
 {
     bool added = false;
+    uint32_t h = hash_of(key);
     pthread_mutex_lock(&q->mu);
-    item **tail;
-    item *it = find(q, key, &tail);
+    item *it = find(q, key, h);
     if (!it) {
         it = calloc(1, sizeof *it);
         if (it && (it->key = strdup(key))) {
-            it->queued = true;
-            *tail = it;
-            q->depth++;
+            it->hash = h;
+            it->hnext = q->buckets[h % q->nbuckets];
+            q->buckets[h % q->nbuckets] = it;
+            if (++q->nitems > q->nbuckets) grow(q);
+            push_ready(q, it);
             added = true;
         } else free(it);
-    } else if (!it->queued) {
-        it->queued = true;
-        if (!it->busy) q->depth++;
+    } else if (it->busy && !it->again) {
+        it->again = true;
         added = true;
     }
-    if (added) pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);
     return added;
 }
@@ -89,18 +155,16 @@ bool queue_take(work_queue *q, char *key, size_t cap, int timeout_ms)
     pthread_mutex_lock(&q->mu);
     for (;;) {
         if (q->stop) break;
-        for (item *it = q->head; it; it = it->next)
-            if (it->queued && !it->busy) {
-                it->queued = false;
-                it->busy = true;
-                q->depth--;
-                size_t n = strlen(it->key);
-                if (n >= cap) n = cap - 1;
-                memcpy(key, it->key, n);
-                key[n] = 0;
-                pthread_mutex_unlock(&q->mu);
-                return true;
-            }
+        item *it = pop_ready(q);
+        if (it) {
+            it->busy = true;
+            size_t n = strlen(it->key);
+            if (n >= cap) n = cap - 1;
+            memcpy(key, it->key, n);
+            key[n] = 0;
+            pthread_mutex_unlock(&q->mu);
+            return true;
+        }
         if (timeout_ms == 0) break;
         int rc = timeout_ms < 0 ? pthread_cond_wait(&q->cv, &q->mu)
                                 : pthread_cond_timedwait(&q->cv, &q->mu, &dl);
@@ -113,12 +177,11 @@ bool queue_take(work_queue *q, char *key, size_t cap, int timeout_ms)
 void queue_done(work_queue *q, const char *key)
 {
     pthread_mutex_lock(&q->mu);
-    item **pp;
-    item *it = find(q, key, &pp);
-    if (it) {
+    item *it = find(q, key, hash_of(key));
+    if (it && it->busy) {
         it->busy = false;
-        if (it->queued) { q->depth++; pthread_cond_signal(&q->cv); }
-        else { *pp = it->next; free(it->key); free(it); }
+        if (it->again) { it->again = false; push_ready(q, it); }
+        else remove_item(q, it);
     }
     pthread_mutex_unlock(&q->mu);
 }

@@ -125,7 +125,7 @@ START_TEST(status_409_412)
     r = req(&S, "PATCH", loc, KEY, "{\"brokers\":4}", 0, h);
     assert_problem(&r, 412);
     resp_free(&r);
-    r = jreq(&S, "PATCH", loc, KEY, "{\"brokers\":4,\"resource_version\":\"1\"}");
+    r = jreq(&S, "PATCH", loc, KEY, "{\"brokers\":4,\"resource_version\":\"999\"}");
     assert_problem(&r, 412);
     resp_free(&r);
     const char *const h2[] = {"If-Match: \"999\"", NULL};

@@ -151,6 +151,8 @@ START_TEST(put_replaces_and_same_put_is_a_noop)
     resp_free(&r);
     r = jreq(&S, "GET", loc, key, NULL);
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "storage_gib")), 200);
+    char rv[32];
+    snprintf(rv, sizeof rv, "%s", jstr(&r, "resource_version"));
     resp_free(&r);
     /* rules: no shrink, no downgrade, no rename */
     r = jreq(&S, "PATCH", loc, key, "{\"storage_gib\":100}");
@@ -164,7 +166,10 @@ START_TEST(put_replaces_and_same_put_is_a_noop)
     assert_problem(&r, 422);
     resp_free(&r);
     /* upgrade is accepted and is a rolling restart */
-    r = jreq(&S, "PATCH", loc, key, "{\"kafka_version\":\"4.0.0\",\"resource_version\":\"3\"}");
+    /* refused changes wrote nothing: the version read before still holds */
+    char up[128];
+    snprintf(up, sizeof up, "{\"kafka_version\":\"4.0.0\",\"resource_version\":\"%s\"}", rv);
+    r = jreq(&S, "PATCH", loc, key, up);
     ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
     char op[256];
     snprintf(op, sizeof op, "%s", r.op_location);

@@ -1,6 +1,7 @@
 /* The keyed work queue: merging, exclusivity, re-queue after done. */
 #include <check.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include "../../workers/queue.h"
 
@@ -63,6 +64,29 @@ START_TEST(take_waits_and_shutdown_releases)
 }
 END_TEST
 
+START_TEST(many_keys_stay_unique_and_ordered)
+{
+    work_queue *q = queue_new();
+    char k[64];
+    for (int round = 0; round < 2; round++)          /* the second round merges */
+        for (int i = 0; i < 5000; i++) {
+            snprintf(k, sizeof k, "cluster/%d", i);
+            ck_assert(queue_wake(q, k) == (round == 0));
+        }
+    ck_assert_uint_eq(queue_depth(q), 5000);
+    for (int i = 0; i < 5000; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "cluster/%d", i);
+        ck_assert(queue_take(q, k, sizeof k, 0));
+        ck_assert_str_eq(k, want);                   /* oldest first */
+        queue_done(q, k);
+    }
+    ck_assert_uint_eq(queue_depth(q), 0);
+    ck_assert(queue_wake(q, "cluster/1"));            /* forgotten once done: new again */
+    queue_free(q);
+}
+END_TEST
+
 Suite *suite_queue(void)
 {
     Suite *s = suite_create("queue");
@@ -70,6 +94,7 @@ Suite *suite_queue(void)
     tcase_add_test(t, merges_duplicate_wakeups);
     tcase_add_test(t, never_two_workers_on_one_key);
     tcase_add_test(t, take_waits_and_shutdown_releases);
+    tcase_add_test(t, many_keys_stay_unique_and_ordered);
     suite_add_tcase(s, t);
     return s;
 }
