@@ -160,7 +160,6 @@ static const char *MIGRATIONS[] = {
     " data_plane_id TEXT REFERENCES data_planes(id), phase TEXT NOT NULL,"
     " UNIQUE(tenant_id, name));"
     "CREATE INDEX clusters_tenant ON clusters(tenant_id, seq);"
-    "CREATE INDEX clusters_usage ON clusters(tenant_id, brokers, storage_gib);"
     "CREATE INDEX clusters_plane ON clusters(data_plane_id);"
     "CREATE TABLE operations("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
@@ -184,6 +183,25 @@ static const char *MIGRATIONS[] = {
     " etag TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL,"
     " PRIMARY KEY(principal, key));"
     "CREATE INDEX idempotency_created ON idempotency(created_at);"
+    /* What each tenant uses, kept by triggers in the same transaction as
+     * the cluster rows, so a quota check reads one row instead of summing
+     * all of a tenant's clusters on every create. */
+    "CREATE TABLE tenant_usage("
+    " tenant_id TEXT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    " clusters INTEGER NOT NULL DEFAULT 0, brokers INTEGER NOT NULL DEFAULT 0,"
+    " storage_gib INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TRIGGER tenants_usage_row AFTER INSERT ON tenants BEGIN"
+    " INSERT INTO tenant_usage(tenant_id) VALUES(NEW.id); END;"
+    "CREATE TRIGGER clusters_usage_add AFTER INSERT ON clusters BEGIN"
+    " UPDATE tenant_usage SET clusters=clusters+1, brokers=brokers+NEW.brokers,"
+    " storage_gib=storage_gib+NEW.brokers*NEW.storage_gib WHERE tenant_id=NEW.tenant_id; END;"
+    "CREATE TRIGGER clusters_usage_del AFTER DELETE ON clusters BEGIN"
+    " UPDATE tenant_usage SET clusters=clusters-1, brokers=brokers-OLD.brokers,"
+    " storage_gib=storage_gib-OLD.brokers*OLD.storage_gib WHERE tenant_id=OLD.tenant_id; END;"
+    "CREATE TRIGGER clusters_usage_upd AFTER UPDATE OF brokers, storage_gib ON clusters BEGIN"
+    " UPDATE tenant_usage SET brokers=brokers-OLD.brokers+NEW.brokers,"
+    " storage_gib=storage_gib-OLD.brokers*OLD.storage_gib+NEW.brokers*NEW.storage_gib"
+    " WHERE tenant_id=NEW.tenant_id; END;"
     "INSERT INTO meta(k, v) VALUES('ready_probe', '');",
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
@@ -587,8 +605,8 @@ int store_res_delete(store_t *st, store_kind k, const char *id)
 int store_tenant_usage(store_t *st, const char *tenant_id, int64_t *clusters,
                        int64_t *brokers, int64_t *storage)
 {
-    sqlite3_stmt *s = prep(st, "SELECT count(*), coalesce(sum(brokers),0),"
-                               " coalesce(sum(brokers*storage_gib),0) FROM clusters WHERE tenant_id=?1");
+    *clusters = *brokers = *storage = 0;
+    sqlite3_stmt *s = prep(st, "SELECT clusters, brokers, storage_gib FROM tenant_usage WHERE tenant_id=?1");
     if (!s) return ST_ERROR;
     sqlite3_bind_text(s, 1, tenant_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);

@@ -87,6 +87,18 @@ static void integrity_ok(const char *db)
     sqlite3_close(h);
 }
 
+/* The usage counters the triggers keep equal what the cluster rows add up to. */
+static void usage_matches_clusters(const char *db)
+{
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM tenant_usage u WHERE"
+                                 " u.clusters != (SELECT count(*) FROM clusters c WHERE c.tenant_id=u.tenant_id)"
+                                 " OR u.brokers != (SELECT coalesce(sum(brokers),0) FROM clusters c WHERE c.tenant_id=u.tenant_id)"
+                                 " OR u.storage_gib != (SELECT coalesce(sum(brokers*storage_gib),0) FROM clusters c"
+                                 " WHERE c.tenant_id=u.tenant_id)"), 0);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM tenants t WHERE NOT EXISTS"
+                                 " (SELECT 1 FROM tenant_usage u WHERE u.tenant_id=t.id)"), 0);
+}
+
 START_TEST(thirty_two_clients_create_patch_delete)
 {
     pthread_t th[THREADS];
@@ -126,6 +138,7 @@ START_TEST(thirty_two_clients_create_patch_delete)
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM operations WHERE state='CANCELLED'"), 2 * deleted);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM operations WHERE state='PENDING'"), created + patched - deleted);
     ck_assert_int_eq(sql_int(db, "SELECT sum(brokers) FROM clusters"), created * 4);
+    usage_matches_clusters(db);
 }
 END_TEST
 
@@ -218,6 +231,7 @@ static void storm_and(int sig)
                               sig == SIGKILL ? "kill -9" : "SIGTERM");
                 resp_free(&r);
             }
+        usage_matches_clusters(db);
         /* no half-written cluster: each has its CREATE operation */
         ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM clusters c WHERE NOT EXISTS"
                                      " (SELECT 1 FROM operations o WHERE o.cluster_id=c.id AND o.type='CREATE')"), 0);

@@ -164,6 +164,48 @@ START_TEST(idempotency_records)
 }
 END_TEST
 
+START_TEST(usage_follows_cluster_rows)
+{
+    store_t *st = open_store();
+    store_res t;
+    tenant(&t, "tn-aaaaaaaaaaaaaaaa", "acme");
+    ck_assert_int_eq(store_res_insert(st, K_TENANT, &t), ST_OK);
+    int64_t c, b, g;
+    ck_assert_int_eq(store_tenant_usage(st, t.id, &c, &b, &g), ST_OK);
+    ck_assert_int_eq(c + b + g, 0);
+    store_res k = {0};
+    snprintf(k.id, sizeof k.id, "kc-aaaaaaaaaaaaaaaa");
+    snprintf(k.tenant_id, sizeof k.tenant_id, "%s", t.id);
+    snprintf(k.name, sizeof k.name, "orders");
+    snprintf(k.phase, sizeof k.phase, "PROVISIONING");
+    snprintf(k.created_at, sizeof k.created_at, "2026-01-01T00:00:00.000Z");
+    k.spec = json_object();
+    k.status = json_object();
+    k.brokers = 3;
+    k.storage_gib = 100;
+    ck_assert_int_eq(store_res_insert(st, K_CLUSTER, &k), ST_OK);
+    ck_assert_int_eq(store_tenant_usage(st, t.id, &c, &b, &g), ST_OK);
+    ck_assert_int_eq(c, 1); ck_assert_int_eq(b, 3); ck_assert_int_eq(g, 300);
+    k.brokers = 5;
+    k.storage_gib = 200;
+    ck_assert_int_eq(store_res_update(st, K_CLUSTER, &k, 0), ST_OK);
+    ck_assert_int_eq(store_tenant_usage(st, t.id, &c, &b, &g), ST_OK);
+    ck_assert_int_eq(c, 1); ck_assert_int_eq(b, 5); ck_assert_int_eq(g, 1000);
+    /* a rolled-back change leaves the counters as they were */
+    ck_assert_int_eq(store_begin(st), ST_OK);
+    ck_assert_int_eq(store_res_delete(st, K_CLUSTER, k.id), ST_OK);
+    store_rollback(st);
+    ck_assert_int_eq(store_tenant_usage(st, t.id, &c, &b, &g), ST_OK);
+    ck_assert_int_eq(c, 1);
+    ck_assert_int_eq(store_res_delete(st, K_CLUSTER, k.id), ST_OK);
+    ck_assert_int_eq(store_tenant_usage(st, t.id, &c, &b, &g), ST_OK);
+    ck_assert_int_eq(c + b + g, 0);
+    store_res_clear(&k);
+    store_res_clear(&t);
+    store_close(st);
+}
+END_TEST
+
 Suite *suite_store(void)
 {
     Suite *s = suite_create("store");
@@ -174,6 +216,7 @@ Suite *suite_store(void)
     tcase_add_test(t, versions_and_uniqueness);
     tcase_add_test(t, list_pages_by_seq_and_scope);
     tcase_add_test(t, idempotency_records);
+    tcase_add_test(t, usage_follows_cluster_rows);
     suite_add_tcase(s, t);
     return s;
 }
