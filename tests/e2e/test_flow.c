@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include "harness.h"
 
 static spsrv S;
@@ -600,6 +602,92 @@ START_TEST(tenant_lifecycle)
 }
 END_TEST
 
+/* ---- the command line ---------------------------------------------------- */
+
+static char *run_cmd(const char *cmd, int *status)
+{
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    char *out = calloc(1, 65536);
+    size_t n = fread(out, 1, 65535, p);
+    out[n] = 0;
+    *status = pclose(p);
+    return out;
+}
+
+START_TEST(help_documents_every_option)
+{
+    int st;
+    char *out = run_cmd(SP_BINARY " serve --help", &st);
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    const char *opts[] = {"--listen", "--data-dir", "--workers", "--http-threads", "--log-format", "--log-level",
+                          "--max-body-bytes", "--rate-limit", "--rate-burst", "--sync", "--docs-asset",
+                          "STREAMPLANE_ADMIN_TOKEN", "STREAMPLANE_MASTER_KEY", "STREAMPLANE_LISTEN"};
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        ck_assert_msg(strstr(out, opts[i]), "--help does not mention %s", opts[i]);
+    free(out);
+    out = run_cmd(SP_BINARY " serve --workers 0 2>&1", &st);
+    ck_assert_int_eq(WEXITSTATUS(st), 2);
+    ck_assert(strstr(out, "--workers"));
+    free(out);
+    out = run_cmd(SP_BINARY " serve --no-such-flag 2>&1", &st);
+    ck_assert_int_eq(WEXITSTATUS(st), 2);
+    free(out);
+    out = run_cmd("STREAMPLANE_LOG_FORMAT=yaml " SP_BINARY " serve 2>&1", &st);
+    ck_assert_int_eq(WEXITSTATUS(st), 2);
+    ck_assert(strstr(out, "STREAMPLANE_LOG_FORMAT"));
+    free(out);
+    out = run_cmd(SP_BINARY " routes", &st);
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    ck_assert(strstr(out, "POST /v1/clusters\n") && strstr(out, "GET /healthz\n"));
+    free(out);
+}
+END_TEST
+
+/* No STREAMPLANE_ADMIN_TOKEN: a token and a master key are generated into
+ * the data directory with mode 0600, the environment sets the address, and a
+ * second start reuses both. */
+START_TEST(first_start_generates_secrets)
+{
+    char dir[] = "/tmp/sp-first-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    spsrv tmp = {0};
+    srv_start(&tmp, dir, NULL);        /* only to learn a free port */
+    srv_stop(&tmp, SIGTERM);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -f %s/*; env -u STREAMPLANE_ADMIN_TOKEN STREAMPLANE_LISTEN=127.0.0.1:%d "
+             "STREAMPLANE_DATA_DIR=%s/d " SP_BINARY " serve >/dev/null 2>%s/log & echo $!", dir, tmp.port, dir, dir);
+    int st;
+    char *pid = run_cmd(cmd, &st);
+    char tokpath[200], keypath[200];
+    snprintf(tokpath, sizeof tokpath, "%s/d/admin-token", dir);
+    snprintf(keypath, sizeof keypath, "%s/d/master.key", dir);
+    struct stat sb;
+    for (int i = 0; i < 200 && stat(keypath, &sb) != 0; i++) usleep(20000);
+    usleep(200000);
+    ck_assert_int_eq(stat(tokpath, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0600);
+    ck_assert_int_eq(stat(keypath, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0600);
+    char *tok = run_cmd((snprintf(cmd, sizeof cmd, "cat %s", tokpath), cmd), &st);
+    tok[strcspn(tok, "\n")] = 0;
+    ck_assert_uint_ge(strlen(tok), 40);
+    spresp r = jreq(&tmp, "GET", "/v1/tenants", tok, NULL);
+    ck_assert_int_eq(r.status, 200);
+    resp_free(&r);
+    snprintf(cmd, sizeof cmd, "kill %d", atoi(pid));
+    ck_assert_int_eq(system(cmd), 0);
+    usleep(300000);
+    char *log = run_cmd((snprintf(cmd, sizeof cmd, "cat %s/log", dir), cmd), &st);
+    ck_assert(strstr(log, "generated the operator token") && strstr(log, "admin-token"));
+    free(log);
+    free(pid);
+    free(tok);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 Suite *suite_flow(void)
 {
     Suite *s = suite_create("flow");
@@ -619,5 +707,10 @@ Suite *suite_flow(void)
     tcase_add_test(t, data_planes_crud_and_secrets);
     tcase_add_test(t, tenant_lifecycle);
     suite_add_tcase(s, t);
+    TCase *cli = tcase_create("command line");
+    tcase_set_timeout(cli, 30);
+    tcase_add_test(cli, help_documents_every_option);
+    tcase_add_test(cli, first_start_generates_secrets);
+    suite_add_tcase(s, cli);
     return s;
 }
