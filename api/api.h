@@ -125,6 +125,9 @@ bool api_is_admin(const api_req *r);
 /* The tenant a request acts for: the caller's own, or for the operator the
  * given one. NULL for the operator with no tenant (all tenants). */
 const char *api_scope(const api_req *r);
+/* The tenant a list is limited to: the caller's own, or for the operator
+ * the ?tenant_id= filter (NULL: every tenant). */
+const char *api_list_scope(const api_req *r);
 
 /* Resource rules other files share. */
 long long tenant_quota(const json_t *tenant_spec, const char *name);   /* effective quota */

@@ -440,9 +440,7 @@ void api_cluster_create(api_req *rq, api_resp *w)
 
 void api_cluster_list(api_req *rq, api_resp *w)
 {
-    const char *scope = api_scope(rq);
-    const char *tq = api_query(rq, "tenant_id");
-    if (!scope && tq) scope = tq;
+    const char *scope = api_list_scope(rq);
     char filters[80];
     snprintf(filters, sizeof filters, "clusters:%s", scope ? scope : "");
     page p;

@@ -375,3 +375,9 @@ const char *api_scope(const api_req *r)
     if (r->who.kind == P_TENANT) return r->who.tenant_id;
     return NULL;
 }
+
+const char *api_list_scope(const api_req *r)
+{
+    const char *scope = api_scope(r);
+    return scope ? scope : api_query(r, "tenant_id");
+}

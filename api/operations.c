@@ -28,9 +28,7 @@ static json_t *op_json(const store_op *o)
 
 void api_op_list(api_req *rq, api_resp *w)
 {
-    const char *scope = api_scope(rq);
-    const char *tq = api_query(rq, "tenant_id");
-    if (!scope && tq) scope = tq;
+    const char *scope = api_list_scope(rq);
     const char *cluster = api_query(rq, "cluster_id");
     char filters[128];
     snprintf(filters, sizeof filters, "ops:%s:%s", scope ? scope : "", cluster ? cluster : "");

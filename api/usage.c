@@ -23,9 +23,7 @@ static int tenant_usage(api_req *rq, const store_res *t, json_t *items)
 
 void api_usage_get(api_req *rq, api_resp *w)
 {
-    const char *scope = api_scope(rq);
-    const char *tq = api_query(rq, "tenant_id");
-    if (!scope && tq) scope = tq;
+    const char *scope = api_list_scope(rq);
     char filters[80];
     snprintf(filters, sizeof filters, "usage:%s", scope ? scope : "");
     page p;
