@@ -6,6 +6,7 @@ Suite *suite_util(void);
 Suite *suite_api(void);
 Suite *suite_store(void);
 Suite *suite_queue(void);
+Suite *suite_kube(void);
 
 int main(void)
 {
@@ -13,6 +14,7 @@ int main(void)
     srunner_add_suite(sr, suite_api());
     srunner_add_suite(sr, suite_store());
     srunner_add_suite(sr, suite_queue());
+    srunner_add_suite(sr, suite_kube());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -1,0 +1,144 @@
+/* kubeconfig parsing and REST paths (the client itself is tested against
+ * kube-sim end to end). */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "../../workers/kube/client.h"
+
+/* "-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n" in base64 */
+#define CA_B64 "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tClgKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
+
+static const char *KCFG =
+    "apiVersion: v1\n"
+    "kind: Config\n"
+    "current-context: prod\n"
+    "clusters:\n"
+    "- name: eu\n"
+    "  cluster:\n"
+    "    server: https://eu.example:6443\n"
+    "    certificate-authority-data: " CA_B64 "\n"
+    "- name: dev\n"
+    "  cluster:\n"
+    "    server: https://127.0.0.1:6443\n"
+    "    insecure-skip-tls-verify: true\n"
+    "users:\n"
+    "- name: sa\n"
+    "  user:\n"
+    "    token: abc.def\n"
+    "- name: sso\n"
+    "  user:\n"
+    "    exec:\n"
+    "      command: kubelogin\n"
+    "- name: filetok\n"
+    "  user:\n"
+    "    tokenFile: tok\n"
+    "contexts:\n"
+    "- name: prod\n"
+    "  context: {cluster: eu, user: sa, namespace: kafka}\n"
+    "- name: dev\n"
+    "  context: {cluster: dev, user: filetok}\n"
+    "- name: sso\n"
+    "  context: {cluster: eu, user: sso}\n"
+    "- name: broken\n"
+    "  context: {cluster: nowhere, user: sa}\n";
+
+START_TEST(kubeconfig_current_context)
+{
+    kube_cfg c;
+    char err[256];
+    ck_assert_int_eq(kube_cfg_from_kubeconfig(KCFG, strlen(KCFG), NULL, NULL, &c, err, sizeof err), 0);
+    ck_assert_str_eq(c.server, "https://eu.example:6443");
+    ck_assert_str_eq(c.token, "abc.def");
+    ck_assert(strstr(c.ca_pem, "BEGIN CERTIFICATE") != NULL);
+    ck_assert_str_eq(c.namespace_, "kafka");
+    ck_assert(!c.insecure);
+    kube_cfg_free(&c);
+}
+END_TEST
+
+START_TEST(kubeconfig_named_context_and_token_file)
+{
+    kube_cfg c;
+    char err[256];
+    ck_assert_int_eq(kube_cfg_from_kubeconfig(KCFG, strlen(KCFG), "dev", "/etc/kube", &c, err, sizeof err), 0);
+    ck_assert(c.insecure);
+    ck_assert_ptr_null(c.token);
+    ck_assert_str_eq(c.token_file, "/etc/kube/tok");
+    kube_cfg_free(&c);
+}
+END_TEST
+
+START_TEST(kubeconfig_refusals)
+{
+    kube_cfg c;
+    char err[256];
+    ck_assert_int_ne(kube_cfg_from_kubeconfig(KCFG, strlen(KCFG), "sso", NULL, &c, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "exec credential plugin"), "%s", err);
+    ck_assert_int_ne(kube_cfg_from_kubeconfig(KCFG, strlen(KCFG), "broken", NULL, &c, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "nowhere"), "%s", err);
+    ck_assert_int_ne(kube_cfg_from_kubeconfig(KCFG, strlen(KCFG), "absent", NULL, &c, err, sizeof err), 0);
+    ck_assert_int_ne(kube_cfg_from_kubeconfig("a: [b", 5, NULL, NULL, &c, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "YAML"), "%s", err);
+    ck_assert_int_ne(kube_cfg_from_kubeconfig("- just\n- a list\n", 16, NULL, NULL, &c, err, sizeof err), 0);
+}
+END_TEST
+
+START_TEST(in_cluster_reads_service_account)
+{
+    char dir[] = "/tmp/sp-sa-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char p[200];
+    kube_cfg c;
+    char err[256];
+    unsetenv("KUBERNETES_SERVICE_HOST");
+    ck_assert_int_ne(kube_cfg_in_cluster(dir, &c, err, sizeof err), 0);
+    setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
+    setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+    ck_assert_int_ne(kube_cfg_in_cluster(dir, &c, err, sizeof err), 0);   /* no token file */
+    const char *files[][2] = {{"token", "tok-1\n"}, {"ca.crt", "-----BEGIN CERTIFICATE-----\n"}, {"namespace", "streamplane\n"}};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i][0]);
+        FILE *f = fopen(p, "w");
+        fputs(files[i][1], f);
+        fclose(f);
+    }
+    ck_assert_int_eq(kube_cfg_in_cluster(dir, &c, err, sizeof err), 0);
+    ck_assert_str_eq(c.server, "https://10.96.0.1:443");
+    ck_assert_str_eq(c.namespace_, "streamplane");
+    ck_assert_ptr_nonnull(c.token_file);      /* re-read per request: rotation */
+    kube_cfg_free(&c);
+    snprintf(p, sizeof p, "rm -rf %s", dir);
+    ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
+START_TEST(rest_paths)
+{
+    char p[256];
+    ck_assert_int_eq(kube_path("v1", "Namespace", NULL, "sp-x", p, sizeof p), 0);
+    ck_assert_str_eq(p, "/api/v1/namespaces/sp-x");
+    ck_assert_int_eq(kube_path("apps/v1", "StatefulSet", "ns", "kafka-broker", p, sizeof p), 0);
+    ck_assert_str_eq(p, "/apis/apps/v1/namespaces/ns/statefulsets/kafka-broker");
+    ck_assert_int_eq(kube_path("v1", "PersistentVolumeClaim", "ns", NULL, p, sizeof p), 0);
+    ck_assert_str_eq(p, "/api/v1/namespaces/ns/persistentvolumeclaims");
+    ck_assert_int_eq(kube_path("apps/v1", "StatefulSet", NULL, NULL, p, sizeof p), 0);
+    ck_assert_str_eq(p, "/apis/apps/v1/statefulsets");
+    ck_assert_int_eq(kube_path("v1", "Gadget", "ns", "x", p, sizeof p), -1);
+}
+END_TEST
+
+Suite *suite_kube(void)
+{
+    Suite *s = suite_create("kube");
+    TCase *t = tcase_create("config");
+    tcase_add_test(t, kubeconfig_current_context);
+    tcase_add_test(t, kubeconfig_named_context_and_token_file);
+    tcase_add_test(t, kubeconfig_refusals);
+    tcase_add_test(t, in_cluster_reads_service_account);
+    tcase_add_test(t, rest_paths);
+    suite_add_tcase(s, t);
+    return s;
+}
