@@ -290,7 +290,7 @@ kube_rc kube_list(kube_client *c, const char *av, const char *kind, const char *
     if (kube_path(av, kind, ns, NULL, base, sizeof base) != 0) return KUBE_UNSUPPORTED;
     if (selector) urlenc(selector, sel, sizeof sel);
     for (int page = 0; page < 10000; page++) {
-        char path[4096];
+        char path[8192];
         snprintf(path, sizeof path, "%s?limit=500%s%s%s%s", base, sel[0] ? "&labelSelector=" : "", sel,
                  tok[0] ? "&continue=" : "", tok);
         json_t *out = NULL;
