@@ -11,6 +11,8 @@
 #define _GNU_SOURCE
 #include "api.h"
 #include "../store/store.h"
+#include "../workers/kube/render.h"
+#include "../workers/kube/yamlout.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,6 +379,61 @@ static json_t *effective_status(const eff *e, json_t *status)
     return status;
 }
 
+/* Room on a data plane: its broker capacity less what its clusters use,
+ * and for multi_zone at least three zones (when it lists zones). */
+static long long plane_room(api_req *rq, const store_res *dp, const eff *e)
+{
+    json_t *mb = json_object_get(json_object_get(dp->spec, "capacity"), "max_brokers");
+    long long cap = json_is_integer(mb) ? json_integer_value(mb) : 300;
+    int64_t n = 0, used = 0;
+    if (store_count_clusters_on_plane(rq->env->store, dp->id, &n, &used) != ST_OK) return -1;
+    json_t *zones = json_object_get(dp->spec, "zones");
+    if (strcmp(e->availability, "multi_zone") == 0 && zones && json_array_size(zones) < 3) return -1;
+    return cap - used;
+}
+
+/* Placement: the data plane asked for, if it has room; otherwise the
+ * registered data plane with the most room; with none registered, the
+ * built-in manifests target (placed = ""). False after answering 409. */
+static bool place(api_req *rq, api_resp *w, const char *asked, const eff *e, char placed[SP_ID_MAX])
+{
+    placed[0] = 0;
+    if (asked) {
+        store_res dp;
+        if (store_res_get(rq->env->store, K_DATA_PLANE, asked, NULL, &dp) != ST_OK) {
+            api_store_error(w, ST_ERROR, "reading the data plane");
+            return false;
+        }
+        long long room = plane_room(rq, &dp, e);
+        store_res_clear(&dp);
+        if (room < e->brokers) {
+            api_problem(w, 409, "no-capacity", "data plane %s has room for %lld more broker(s) (%s), not %lld",
+                        asked, room < 0 ? 0 : room, e->availability, e->brokers);
+            return false;
+        }
+        snprintf(placed, SP_ID_MAX, "%s", asked);
+        return true;
+    }
+    store_res *list;
+    int n;
+    if (store_res_list(rq->env->store, K_DATA_PLANE, NULL, 0, 1000, &list, &n) != ST_OK) {
+        api_store_error(w, ST_ERROR, "reading data planes");
+        return false;
+    }
+    long long best = -1;
+    for (int i = 0; i < n; i++) {
+        long long room = plane_room(rq, &list[i], e);
+        if (room >= e->brokers && room > best) { best = room; snprintf(placed, SP_ID_MAX, "%s", list[i].id); }
+    }
+    store_res_free_list(list, n);
+    if (n > 0 && best < 0) {
+        api_problem(w, 409, "no-capacity", "no data plane has room for %lld broker(s) (%s); "
+                    "register another data plane or raise a capacity", e->brokers, e->availability);
+        return false;
+    }
+    return true;
+}
+
 void api_cluster_create(api_req *rq, api_resp *w)
 {
     if (!api_require_body(rq, w)) return;
@@ -408,12 +465,17 @@ void api_cluster_create(api_req *rq, api_resp *w)
     store_res_clear(&t);
     if (!check_quota(rq, w, tenant_id, 1, e.brokers, e.brokers * e.storage)) { json_decref(spec); return; }
 
+    char placed[SP_ID_MAX];
+    if (!place(rq, w, json_string_value(json_object_get(spec, "data_plane_id")), &e, placed)) {
+        json_decref(spec);
+        return;
+    }
     store_res r = {0};
     sp_id_new("kc", r.id);
     snprintf(r.tenant_id, sizeof r.tenant_id, "%s", tenant_id);
     snprintf(r.name, sizeof r.name, "%s", json_string_value(json_object_get(spec, "name")));
-    const char *dp = json_string_value(json_object_get(spec, "data_plane_id"));
-    snprintf(r.data_plane_id, sizeof r.data_plane_id, "%s", dp ? dp : "");
+    const char *dp = placed[0] ? placed : NULL;
+    snprintf(r.data_plane_id, sizeof r.data_plane_id, "%s", placed);
     json_object_del(spec, "tenant_id");
     r.spec = spec;
     r.brokers = e.brokers;
@@ -425,6 +487,7 @@ void api_cluster_create(api_req *rq, api_resp *w)
     json_object_set_new(r.status, "brokers_ready", json_integer(0));
     json_object_set_new(r.status, "bootstrap_servers", json_null());
     json_object_set_new(r.status, "data_plane_id", dp ? json_string(dp) : json_null());
+    json_object_set_new(r.status, "target", json_string(dp ? "data_plane" : "manifests"));
     set_condition(r.status, "Ready", "False", "Provisioning", "waiting for a worker to provision the cluster");
     sp_now_rfc3339(r.created_at);
     /* the operation first, so the cluster row is written once, complete */
@@ -482,11 +545,6 @@ static void change(json_t *ch, const char *field, json_t *from, json_t *to)
 /* Shared by PUT (replace) and PATCH (merge): spec is the complete new spec. */
 static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, int64_t expect)
 {
-    if (strcmp(r->phase, "DELETING") == 0) {
-        json_decref(spec);
-        api_problem(w, 409, "cluster-deleting", "cluster %s is being deleted", r->id);
-        return;
-    }
     verrs v = {0};
     json_object_del(spec, "tenant_id");
     eff e;
@@ -553,6 +611,11 @@ void api_cluster_put(api_req *rq, api_resp *w)
     if (!api_require_body(rq, w)) return;
     store_res r;
     if (!load(rq, w, &r)) return;
+    if (strcmp(r.phase, "DELETING") == 0) {   /* before any precondition: nothing else can succeed */
+        api_problem(w, 409, "cluster-deleting", "cluster %s is being deleted", r.id);
+        store_res_clear(&r);
+        return;
+    }
     int64_t expect;
     if (api_expected_version(rq, w, r.resource_version, &expect)) {
         json_t *spec = json_deep_copy(rq->body);
@@ -567,6 +630,11 @@ void api_cluster_patch(api_req *rq, api_resp *w)
     if (!api_require_body(rq, w)) return;
     store_res r;
     if (!load(rq, w, &r)) return;
+    if (strcmp(r.phase, "DELETING") == 0) {   /* before any precondition: nothing else can succeed */
+        api_problem(w, 409, "cluster-deleting", "cluster %s is being deleted", r.id);
+        store_res_clear(&r);
+        return;
+    }
     int64_t expect;
     if (api_expected_version(rq, w, r.resource_version, &expect)) {
         json_t *patch = json_deep_copy(rq->body);
@@ -646,4 +714,37 @@ int cluster_sync_current_op(api_req *rq, const char *cluster_id)
     }
     store_res_clear(&r);
     return rc;
+}
+
+/* The Kubernetes objects of a cluster as the renderer makes them from its
+ * current spec: JSON {"items": [...]}, or YAML documents when the client
+ * asks for application/yaml (ready for kubectl apply -f -). */
+void api_cluster_manifests(api_req *rq, api_resp *w)
+{
+    store_res r;
+    if (!load(rq, w, &r)) return;
+    store_res dp = {0};
+    bool have_dp = r.data_plane_id[0] &&
+                   store_res_get(rq->env->store, K_DATA_PLANE, r.data_plane_id, NULL, &dp) == ST_OK;
+    json_t *view = cluster_json(&r);
+    render_opts opts = {0};
+    char err[256];
+    json_t *objs = render_cluster(view, have_dp ? dp.spec : NULL, &opts, err, sizeof err);
+    json_decref(view);
+    if (have_dp) store_res_clear(&dp);
+    api_set_etag(w, r.resource_version);
+    store_res_clear(&r);
+    if (!objs) { api_problem(w, 500, "render-failed", "the cluster's objects could not be rendered: %s", err); return; }
+    bool yaml = rq->accept && (strstr(rq->accept, "application/yaml") || strstr(rq->accept, "application/x-yaml") ||
+                               strstr(rq->accept, "text/yaml"));
+    if (yaml) {
+        w->status = 200;
+        w->raw = yaml_dump_docs(objs);
+        w->raw_len = w->raw ? strlen(w->raw) : 0;
+        w->content_type = "application/yaml";
+        json_decref(objs);
+        if (!w->raw) api_problem(w, 500, "out-of-memory", "cannot render YAML");
+        return;
+    }
+    api_json(w, 200, json_pack("{s:o}", "items", objs));
 }

@@ -34,7 +34,8 @@ void config_usage(FILE *out)
         "  --listen HOST:PORT      address to serve on          STREAMPLANE_LISTEN (127.0.0.1:8080)\n"
         "  --data-dir DIR          SQLite store, admin token,   STREAMPLANE_DATA_DIR (./data)\n"
         "                          master key, manifests\n"
-        "  --workers N             reconcile worker threads     STREAMPLANE_WORKERS (4)\n"
+        "  --workers N             reconcile worker threads;    STREAMPLANE_WORKERS (4)\n"
+        "                          0 records changes without acting on them\n"
         "  --http-threads N        HTTP threads                 STREAMPLANE_HTTP_THREADS (CPUs, at least 2)\n"
         "  --log-format json|text  log lines as JSON or text    STREAMPLANE_LOG_FORMAT (json)\n"
         "  --log-level LEVEL       debug|info|warn|error        STREAMPLANE_LOG_LEVEL (info)\n"
@@ -66,7 +67,7 @@ static int set(config *c, const char *name, const char *v)
     } else if (strcmp(name, "workers") == 0 || strcmp(name, "http-threads") == 0 ||
                strcmp(name, "rate-burst") == 0 || strcmp(name, "max-body-bytes") == 0) {
         long n = strtol(v, &end, 10);
-        long lo = strcmp(name, "max-body-bytes") == 0 ? 1024 : 1;
+        long lo = strcmp(name, "max-body-bytes") == 0 ? 1024 : strcmp(name, "workers") == 0 ? 0 : 1;
         long hi = strcmp(name, "max-body-bytes") == 0 ? 64L << 20 : 1024;
         if (!*v || *end || n < lo || n > hi) {
             fprintf(stderr, "streamplane: --%s wants an integer from %ld to %ld, got '%s'\n", name, lo, hi, v);

@@ -9,6 +9,8 @@
 #include "log.h"
 #include "routes.h"
 #include "../workers/queue.h"
+#include "../workers/pool.h"
+#include "../workers/reconcile.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -96,6 +98,13 @@ static void default_docs_asset(config *c, const char *argv0)
     snprintf(c->docs_asset, sizeof c->docs_asset, "%s/../node_modules/redoc/bundles/redoc.standalone.js", d);
 }
 
+static void wake_cluster(void *q, const char *cluster_id)
+{
+    char key[128];
+    snprintf(key, sizeof key, "cluster/%s", cluster_id);
+    queue_wake(q, key);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     static server s;     /* large; lives for the whole run */
@@ -160,6 +169,16 @@ static int cmd_serve(int argc, char **argv)
     if (!s.env.store) { log_msg(LOG_ERROR, "store: %s", err); return 1; }
     s.env.queue = queue_new();
     s.env.docs_asset = s.cfg.docs_asset;
+
+    /* the workers: every unfinished cluster is woken at start */
+    static reconciler rec;
+    rec.store = s.env.store;
+    snprintf(rec.manifests_dir, sizeof rec.manifests_dir, "%s/manifests", s.cfg.data_dir);
+    worker_pool *pool = NULL;
+    if (s.cfg.workers > 0) {
+        store_clusters_with_active_ops(s.env.store, wake_cluster, s.env.queue);
+        pool = pool_start(s.cfg.workers, s.env.queue, cluster_reconcile, &rec);
+    }
     if (server_start(&s) != 0) {
         server_stop(&s);
         queue_free(s.env.queue);
@@ -175,6 +194,7 @@ static int cmd_serve(int argc, char **argv)
     log_emit(LOG_INFO, "shutting down", json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
     server_stop(&s);
     queue_shutdown(s.env.queue);
+    pool_stop(pool);
     queue_free(s.env.queue);
     store_close(s.env.store);
     sp_wipe(s.env.master_key, sizeof s.env.master_key);

@@ -45,8 +45,8 @@ void srv_start(spsrv *s, const char *dir, const char *const *extra)
     snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port);
     snprintf(logp, sizeof logp, "%s/server.log", s->dir);
     const char *argv[32] = {SP_BINARY, "serve", "--listen", listen, "--data-dir", s->dir,
-                            "--http-threads", "4"};
-    int n = 8;
+                            "--http-threads", "4", "--workers", "0"};
+    int n = 10;   /* no workers unless a test asks: API tests see operations as they were accepted */
     for (int i = 0; extra && extra[i] && n < 30; i++) argv[n++] = extra[i];
     argv[n] = NULL;
     pid_t pid = fork();

@@ -6,6 +6,7 @@
 Suite *suite_flow(void);
 Suite *suite_errors(void);
 Suite *suite_concurrency(void);
+Suite *suite_workers(void);
 
 int main(void)
 {
@@ -13,6 +14,7 @@ int main(void)
     SRunner *sr = srunner_create(suite_flow());
     srunner_add_suite(sr, suite_errors());
     srunner_add_suite(sr, suite_concurrency());
+    srunner_add_suite(sr, suite_workers());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

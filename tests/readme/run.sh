@@ -21,8 +21,9 @@ awk '/^## Walk-through/{f=1} f&&/^```sh/{b=1;next} b&&/^```/{exit} b' README.md 
 if (cd "$tmp" && bash -e -o pipefail walk.sh > out.txt 2>&1); then
   cat "$tmp/out.txt"
   # spot-check what the walk-through is meant to show
-  if grep -q '"3.9.1"' "$tmp/out.txt" && grep -q 'SCALE_OUT PENDING' "$tmp/out.txt" \
-     && grep -q '"status": 422' "$tmp/out.txt" && grep -q '"DELETING"' "$tmp/out.txt"; then
+  if grep -q '"3.9.1"' "$tmp/out.txt" && grep -q 'SCALE_OUT' "$tmp/out.txt" \
+     && grep -q '"status": 422' "$tmp/out.txt" && grep -q '2 kind: "StatefulSet"' "$tmp/out.txt" \
+     && grep -q '"DELETING"' "$tmp/out.txt" && grep -q 'is gone' "$tmp/out.txt"; then
     echo "1 passed, 0 failed"; exit 0
   fi
   echo "the walk-through ran but its output is not what README says"

@@ -1,0 +1,142 @@
+/* pool.c — worker threads and a timer thread for delayed wakeups.
+ *
+ * Delayed keys sit in a small list the timer thread scans every 50 ms; a
+ * key that fails again backs off from 200 ms doubling to 30 s (with up to
+ * 25% jitter), and its failure count is forgotten once it succeeds. */
+#define _GNU_SOURCE
+#include "pool.h"
+#include "../common/util.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct delayed {
+    char *key;
+    int64_t due_ms;
+    int failures;
+    struct delayed *next;
+} delayed;
+
+struct worker_pool {
+    work_queue *q;
+    reconcile_fn fn;
+    void *ctx;
+    int n;
+    pthread_t *threads;
+    pthread_t timer;
+    pthread_mutex_t mu;
+    delayed *later;          /* keys waiting for their time */
+    delayed *fails;          /* failure counts of keys that failed lately */
+    volatile bool stop;
+};
+
+static int failures_bump(worker_pool *p, const char *key, bool failed)
+{
+    pthread_mutex_lock(&p->mu);
+    delayed **pp = &p->fails;
+    while (*pp && strcmp((*pp)->key, key) != 0) pp = &(*pp)->next;
+    int n = 0;
+    if (failed) {
+        if (!*pp) {
+            delayed *d = calloc(1, sizeof *d);
+            if (d && (d->key = strdup(key))) { d->next = p->fails; p->fails = d; pp = &p->fails; }
+            else free(d);
+        }
+        if (*pp) n = ++(*pp)->failures;
+    } else if (*pp) {
+        delayed *d = *pp;
+        *pp = d->next;
+        free(d->key);
+        free(d);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+static void wake_later(worker_pool *p, const char *key, int64_t ms)
+{
+    delayed *d = calloc(1, sizeof *d);
+    if (!d || !(d->key = strdup(key))) { free(d); return; }
+    d->due_ms = sp_mono_ms() + ms;
+    pthread_mutex_lock(&p->mu);
+    d->next = p->later;
+    p->later = d;
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void *timer_main(void *arg)
+{
+    worker_pool *p = arg;
+    while (!p->stop) {
+        usleep(50000);
+        int64_t now = sp_mono_ms();
+        pthread_mutex_lock(&p->mu);
+        for (delayed **pp = &p->later; *pp;) {
+            delayed *d = *pp;
+            if (d->due_ms <= now) {
+                *pp = d->next;
+                queue_wake(p->q, d->key);
+                free(d->key);
+                free(d);
+            } else pp = &d->next;
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+    return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+    worker_pool *p = arg;
+    char key[256];
+    while (!p->stop) {
+        if (!queue_take(p->q, key, sizeof key, 200)) continue;
+        int r = p->fn(p->ctx, key);
+        queue_done(p->q, key);
+        if (r == 0) failures_bump(p, key, false);
+        else if (r > 0) wake_later(p, key, r);
+        else {
+            int f = failures_bump(p, key, true);
+            int64_t ms = 200LL << (f < 8 ? f - 1 : 7);
+            if (ms > 30000) ms = 30000;
+            unsigned char j;
+            sp_random(&j, 1);
+            wake_later(p, key, ms + ms * j / 1024);
+        }
+    }
+    return NULL;
+}
+
+worker_pool *pool_start(int workers, work_queue *q, reconcile_fn fn, void *ctx)
+{
+    worker_pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->q = q; p->fn = fn; p->ctx = ctx; p->n = workers;
+    pthread_mutex_init(&p->mu, NULL);
+    p->threads = calloc((size_t)workers, sizeof *p->threads);
+    if (!p->threads) { free(p); return NULL; }
+    for (int i = 0; i < workers; i++) pthread_create(&p->threads[i], NULL, worker_main, p);
+    pthread_create(&p->timer, NULL, timer_main, p);
+    return p;
+}
+
+static void free_list(delayed *d)
+{
+    while (d) { delayed *n = d->next; free(d->key); free(d); d = n; }
+}
+
+void pool_stop(worker_pool *p)
+{
+    if (!p) return;
+    p->stop = true;
+    for (int i = 0; i < p->n; i++) pthread_join(p->threads[i], NULL);
+    pthread_join(p->timer, NULL);
+    free_list(p->later);
+    free_list(p->fails);
+    pthread_mutex_destroy(&p->mu);
+    free(p->threads);
+    free(p);
+}

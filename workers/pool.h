@@ -1,0 +1,20 @@
+/* pool.h — the worker threads: each takes a key from the work queue, runs
+ * the reconciler for it, and either forgets it (done), or has it woken
+ * again after a delay (retry with capped exponential backoff and jitter, or
+ * a requeue the reconciler asks for). */
+#ifndef SP_POOL_H
+#define SP_POOL_H
+
+#include "queue.h"
+
+/* A reconciler returns 0 when the key needs nothing more, > 0 to be called
+ * again after that many milliseconds, < 0 on failure (retried with backoff). */
+typedef int (*reconcile_fn)(void *ctx, const char *key);
+
+typedef struct worker_pool worker_pool;
+
+worker_pool *pool_start(int workers, work_queue *q, reconcile_fn fn, void *ctx);
+/* Stops taking keys, lets running reconciles finish, joins the threads. */
+void pool_stop(worker_pool *p);
+
+#endif
