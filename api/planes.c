@@ -171,6 +171,18 @@ static json_t *plane_status(api_req *rq, const store_res *r)
     return st;
 }
 
+/* Before a data plane is accepted, its API server must answer. */
+static bool reachable(api_req *rq, api_resp *w, const json_t *spec_with_secrets)
+{
+    if (!rq->env->probe_plane) return true;
+    char err[600];
+    if (rq->env->probe_plane(json_object_get(spec_with_secrets, "kubernetes"), 5000, err, sizeof err) == 0) return true;
+    verrs v = {0};
+    verr(&v, "kubernetes", "cannot reach the Kubernetes API server: %s", err);
+    api_fail_fields(w, &v, NULL);
+    return false;
+}
+
 static void answer(api_req *rq, api_resp *w, int code, const store_res *r)
 {
     json_t *o = json_deep_copy(r->spec);
@@ -189,6 +201,7 @@ void api_plane_create(api_req *rq, api_resp *w)
     verrs v = {0};
     validate(spec, &v);
     if (verr_any(&v)) { json_decref(spec); api_fail_fields(w, &v, NULL); return; }
+    if (!reachable(rq, w, spec)) { json_decref(spec); return; }
     store_res r = {0};
     sp_id_new("dp", r.id);
     snprintf(r.name, sizeof r.name, "%s", json_string_value(json_object_get(spec, "name")));
@@ -270,13 +283,22 @@ void api_plane_patch(api_req *rq, api_resp *w)
     json_t *patch = json_deep_copy(rq->body);
     api_strip_server_fields(patch, NULL);
     json_t *spec = json_merge_patch(full, patch);
+    json_t *old_k = json_incref(json_object_get(full, "kubernetes"));
     json_decref(full);
     json_decref(patch);
     verrs v = {0};
     validate(spec, &v);
     const char *nn = json_string_value(json_object_get(spec, "name"));
     if (nn && strcmp(nn, r.name) != 0) verr(&v, "name", "cannot change");
-    if (verr_any(&v)) { json_decref(spec); store_res_clear(&r); api_fail_fields(w, &v, NULL); return; }
+    if (verr_any(&v)) {
+        json_decref(spec); json_decref(old_k); store_res_clear(&r);
+        api_fail_fields(w, &v, NULL);
+        return;
+    }
+    /* only a change of how to reach it is checked: a down data plane can still be renamed or resized */
+    bool moved = !json_same(old_k, json_object_get(spec, "kubernetes"));
+    json_decref(old_k);
+    if (moved && !reachable(rq, w, spec)) { json_decref(spec); store_res_clear(&r); return; }
     const char *kind = cred_kind(spec);
     sec = take_secrets(spec);
     json_t *old_sec = unseal(rq->env, &r);

@@ -55,6 +55,8 @@ run_suite() {  # run_suite BUILD_DIR LABEL
   local b=$1 label=$2
   rm -f "$b/e2e-exchanges.jsonl"
   stage "unit ($label)" count_check "$b/unit_tests"
+  stage "renderer ($label)" count_check "$b/render_tests"
+  [ -x "$b/kube_sim_tests" ] && stage "kube-sim ($label)" count_check "$b/kube_sim_tests"
   stage "e2e ($label)" count_check "$b/e2e_tests"
 }
 
@@ -65,6 +67,10 @@ if [ -n "$BUILD" ]; then
   stage "openapi lint (@redocly/cli)" count_lint npx --no-install redocly lint openapi/openapi.yaml --format=stylish
   stage "openapi routes match the server" count_one node tests/openapi/check-routes.mjs openapi/openapi.yaml "$BUILD/routes.txt"
   stage "real responses validate against openapi" count_one node tests/openapi/validate-responses.mjs openapi/openapi.yaml "$BUILD/e2e-exchanges.jsonl"
+  matrix=$(mktemp -d)
+  "$BUILD/render-matrix" "$matrix" >/dev/null
+  stage "rendered objects validate (kubernetes-models)" count_one node tests/render/validate-objects.mjs "$matrix"
+  rm -rf "$matrix"
   stage "openapi tools self-test" count_plain node tests/openapi/selftest.mjs
   stage "README walk-through, as written" count_plain bash tests/readme/run.sh "$BUILD/streamplane"
 fi
