@@ -12,7 +12,7 @@ APT_PKGS := build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev li
             libssl-dev libcurl4-openssl-dev libyaml-dev librdkafka-dev check \
             prometheus wrk nginx-light curl sqlite3 jq python3
 
-.PHONY: all deps build run test test-unit test-e2e test-openapi test-asan bench clean
+.PHONY: all deps build run demo test test-asan bench clean
 
 all: build
 
@@ -33,6 +33,10 @@ build: deps
 
 run: build
 	$(BUILD)/streamplane serve --listen $(LISTEN) --data-dir $(DATA_DIR) --log-format text
+
+# kube-sim and streamplane wired together, to watch a cluster come up.
+demo: build
+	bash scripts/demo.sh
 
 # The whole suite: unit, end-to-end over HTTP, OpenAPI checks, then all of
 # it again under AddressSanitizer and UBSan. tests/run.sh prints the counts.

@@ -32,6 +32,9 @@ typedef struct api_env {
     struct work_queue *queue;
     const char *openapi_path;     /* served by /openapi.yaml */
     const char *docs_asset;       /* redoc bundle served under /docs */
+    /* Checks a data plane's API server can be reached with its credentials
+     * (workers/kube/probe.c); NULL skips the check. */
+    int (*probe_plane)(const json_t *kubernetes, int timeout_ms, char *err, size_t errlen);
 } api_env;
 
 #define API_MAX_QUERY 16

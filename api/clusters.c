@@ -406,9 +406,14 @@ static bool place(api_req *rq, api_resp *w, const char *asked, const eff *e, cha
         }
         long long room = plane_room(rq, &dp, e);
         store_res_clear(&dp);
+        if (room < 0 && strcmp(e->availability, "multi_zone") == 0) {
+            api_problem(w, 409, "no-capacity", "data plane %s lists fewer than 3 zones; a multi_zone cluster "
+                        "needs 3", asked);
+            return false;
+        }
         if (room < e->brokers) {
-            api_problem(w, 409, "no-capacity", "data plane %s has room for %lld more broker(s) (%s), not %lld",
-                        asked, room < 0 ? 0 : room, e->availability, e->brokers);
+            api_problem(w, 409, "no-capacity", "data plane %s has room for %lld more broker(s), not %lld",
+                        asked, room < 0 ? 0 : room, e->brokers);
             return false;
         }
         snprintf(placed, SP_ID_MAX, "%s", asked);
@@ -732,9 +737,10 @@ void api_cluster_manifests(api_req *rq, api_resp *w)
     json_t *objs = render_cluster(view, have_dp ? dp.spec : NULL, &opts, err, sizeof err);
     json_decref(view);
     if (have_dp) store_res_clear(&dp);
-    api_set_etag(w, r.resource_version);
+    int64_t rv = r.resource_version;
     store_res_clear(&r);
     if (!objs) { api_problem(w, 500, "render-failed", "the cluster's objects could not be rendered: %s", err); return; }
+    api_set_etag(w, rv);
     bool yaml = rq->accept && (strstr(rq->accept, "application/yaml") || strstr(rq->accept, "application/x-yaml") ||
                                strstr(rq->accept, "text/yaml"));
     if (yaml) {

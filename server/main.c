@@ -11,6 +11,7 @@
 #include "../workers/queue.h"
 #include "../workers/pool.h"
 #include "../workers/reconcile.h"
+#include "../workers/kube/probe.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -173,6 +174,8 @@ static int cmd_serve(int argc, char **argv)
     /* the workers: every unfinished cluster is woken at start */
     static reconciler rec;
     rec.store = s.env.store;
+    memcpy(rec.master_key, s.env.master_key, sizeof rec.master_key);
+    s.env.probe_plane = kube_probe;
     snprintf(rec.manifests_dir, sizeof rec.manifests_dir, "%s/manifests", s.cfg.data_dir);
     worker_pool *pool = NULL;
     if (s.cfg.workers > 0) {
@@ -198,6 +201,7 @@ static int cmd_serve(int argc, char **argv)
     queue_free(s.env.queue);
     store_close(s.env.store);
     sp_wipe(s.env.master_key, sizeof s.env.master_key);
+    sp_wipe(rec.master_key, sizeof rec.master_key);
     log_msg(LOG_INFO, "stopped");
     return 0;
 }

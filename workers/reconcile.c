@@ -8,12 +8,21 @@
  * and the operations that asked for them succeed. Files are written before
  * the transaction, into a fresh directory swapped in by rename, so a crash
  * at any point leaves either the old set or the new one and the next run
- * writes the same bytes again. Clusters placed on a Kubernetes data plane
- * are left to the Kubernetes workers (the next issue): their operations
- * stay PENDING rather than pretend. */
+ * writes the same bytes again.
+ *
+ * On a Kubernetes data plane the same objects are applied with server-side
+ * apply (idempotent: a crash before the commit only re-applies the same
+ * objects), then the reconciler waits until both StatefulSets report every
+ * replica ready at the current generation. What this does not do yet is
+ * ask Kafka itself (librdkafka metadata, the workers issue): RUNNING here
+ * means the pods are ready, and the KafkaReady condition stays Unknown.
+ * Deletion removes the namespace and the cluster-scoped RBAC objects, waits
+ * until the namespace is gone, and only then removes the row. */
 #define _GNU_SOURCE
 #include "reconcile.h"
 #include "kube/yamlout.h"
+#include "kube/client.h"
+#include "kube/probe.h"
 #include "../common/util.h"
 
 #include <dirent.h>
@@ -85,7 +94,7 @@ static int write_manifests(const char *root, const char *id, const json_t *objs,
     return 0;
 }
 
-static void set_ready(json_t *status, const char *st, const char *reason, const char *msg)
+static void set_condition(json_t *status, const char *type, const char *st, const char *reason, const char *msg)
 {
     char now[SP_TS_MAX];
     sp_now_rfc3339(now);
@@ -94,7 +103,7 @@ static void set_ready(json_t *status, const char *st, const char *reason, const 
     size_t i;
     json_t *c;
     json_array_foreach(conds, i, c)
-        if (strcmp(json_string_value(json_object_get(c, "type")), "Ready") == 0) {
+        if (strcmp(json_string_value(json_object_get(c, "type")), type) == 0) {
             const char *old = json_string_value(json_object_get(c, "status"));
             if (!old || strcmp(old, st) != 0) json_object_set_new(c, "last_transition_time", json_string(now));
             json_object_set_new(c, "status", json_string(st));
@@ -102,8 +111,13 @@ static void set_ready(json_t *status, const char *st, const char *reason, const 
             json_object_set_new(c, "message", json_string(msg));
             return;
         }
-    json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "Ready", "status", st, "reason",
+    json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "status", st, "reason",
                                            reason, "message", msg, "last_transition_time", now));
+}
+
+static void set_ready(json_t *status, const char *st, const char *reason, const char *msg)
+{
+    set_condition(status, "Ready", st, reason, msg);
 }
 
 /* Marks the cluster's active operations up to generation gen as succeeded
@@ -128,6 +142,42 @@ static int finish_ops(store_t *st, const char *cluster_id, int64_t gen, const ch
     }
     store_op_free_list(ops, n);
     return rc;
+}
+
+/* Shows what the work is waiting for on the cluster's oldest active
+ * operation (RUNNING from now on), and the given condition on the cluster. */
+static int note_progress(store_t *st, const char *cluster_id, const char *step, const char *msg, int percent,
+                         const char *cond, const char *cond_status, const char *cond_reason)
+{
+    if (store_begin(st) != ST_OK) return -1;
+    char cur[SP_ID_MAX];
+    int rc = store_op_current(st, cluster_id, cur);
+    store_op o;
+    if (rc == ST_OK && cur[0] && (rc = store_op_get(st, cur, NULL, &o)) == ST_OK) {
+        char now[SP_TS_MAX];
+        sp_now_rfc3339(now);
+        json_t *last = json_array_get(o.steps, json_array_size(o.steps) - 1);
+        const char *ln = json_string_value(json_object_get(last, "name"));
+        if (!last || !ln || strcmp(ln, step) != 0) {
+            last = json_pack("{s:s, s:s, s:s, s:n}", "name", step, "state", "RUNNING", "started_at", now, "finished_at");
+            json_array_append_new(o.steps, last);
+        }
+        json_object_set_new(last, "message", json_string(msg));
+        snprintf(o.state, sizeof o.state, "RUNNING");
+        if (percent > o.progress_percent) o.progress_percent = percent;
+        rc = store_op_update(st, &o);
+        store_op_clear(&o);
+    }
+    if (rc == ST_OK && cond) {
+        store_res r;
+        if ((rc = store_res_get(st, K_CLUSTER, cluster_id, NULL, &r)) == ST_OK) {
+            set_condition(r.status, cond, cond_status, cond_reason, msg);
+            rc = store_res_update(st, K_CLUSTER, &r, 0);
+            store_res_clear(&r);
+        }
+    }
+    if (rc != ST_OK) { store_rollback(st); return -1; }
+    return store_commit(st) == ST_OK ? 0 : -1;
 }
 
 static int reconcile_manifests(reconciler *rc_, store_res *r)
@@ -187,6 +237,194 @@ static int reconcile_manifests(reconciler *rc_, store_res *r)
     return store_commit(st) == ST_OK ? 0 : -1;
 }
 
+/* A client for the cluster's data plane, from its sealed credentials. */
+static kube_client *plane_client(reconciler *rc_, const char *plane_id, json_t **plane_spec, char *err, size_t errlen)
+{
+    store_res dp;
+    if (store_res_get(rc_->store, K_DATA_PLANE, plane_id, NULL, &dp) != ST_OK) {
+        snprintf(err, errlen, "data plane %s cannot be read", plane_id);
+        return NULL;
+    }
+    unsigned char *pt = NULL;
+    size_t n = 0;
+    json_t *sec = dp.secret && sp_open(rc_->master_key, dp.secret, dp.secret_len, dp.id, &pt, &n) == 0
+                      ? json_loadb((char *)pt, n, 0, NULL) : NULL;
+    if (pt) { sp_wipe(pt, n); free(pt); }
+    kube_client *c = NULL;
+    if (!sec) snprintf(err, errlen, "the data plane's credentials cannot be opened with this master key");
+    else {
+        json_t *k = json_deep_copy(json_object_get(dp.spec, "kubernetes"));
+        json_object_update(k, sec);
+        kube_cfg cfg;
+        if (kube_cfg_from_plane(k, &cfg, err, errlen) == 0) {
+            c = kube_client_new(&cfg, 10000);
+            kube_cfg_free(&cfg);
+        }
+        json_decref(k);
+        json_decref(sec);
+    }
+    *plane_spec = json_incref(dp.spec);
+    store_res_clear(&dp);
+    return c;
+}
+
+static bool transient(kube_rc rc)
+{
+    return rc == KUBE_CONNECT || rc == KUBE_TIMEOUT || rc == KUBE_UNAVAILABLE;
+}
+
+/* Ready replicas of a StatefulSet at its current generation, or -1. */
+static int sts_ready(kube_client *c, const char *ns, const char *name, int *want)
+{
+    json_t *o = NULL;
+    kube_err e;
+    if (kube_get(c, "apps/v1", "StatefulSet", ns, name, &o, &e) != KUBE_OK) return -1;
+    json_t *spec = json_object_get(o, "spec"), *st = json_object_get(o, "status");
+    json_t *md = json_object_get(o, "metadata");
+    *want = (int)json_integer_value(json_object_get(spec, "replicas"));
+    int ready = (int)json_integer_value(json_object_get(st, "readyReplicas"));
+    int updated = (int)json_integer_value(json_object_get(st, "updatedReplicas"));
+    bool current = json_integer_value(json_object_get(st, "observedGeneration")) >=
+                   json_integer_value(json_object_get(md, "generation"));
+    json_decref(o);
+    /* OnDelete: pods of an older revision still count as ready, but a
+     * template change is not done until a worker rolls them (later issue) */
+    (void)updated;
+    return current ? ready : 0;
+}
+
+static int reconcile_kube(reconciler *rc_, store_res *r)
+{
+    char err[600], ns[128], started[SP_TS_MAX];
+    sp_now_rfc3339(started);
+    store_t *st = rc_->store;
+    json_t *plane = NULL;
+    kube_client *c = plane_client(rc_, r->data_plane_id, &plane, err, sizeof err);
+    if (!c) {
+        json_decref(plane);
+        note_progress(st, r->id, "connect to the data plane", err, 0, "DataPlaneReachable", "False", "BadCredentials");
+        return -1;
+    }
+    render_namespace(r->id, ns, sizeof ns);
+    kube_err e;
+    kube_rc krc = KUBE_OK;
+    int out = -1;
+
+    if (strcmp(r->phase, "DELETING") == 0) {
+        char role[160];
+        snprintf(role, sizeof role, "streamplane-%s-node-reader", r->id);
+        krc = kube_delete(c, "v1", "Namespace", NULL, ns, "Background", &e);
+        kube_rc r2 = kube_delete(c, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", NULL, role, NULL, &e);
+        kube_rc r3 = kube_delete(c, "rbac.authorization.k8s.io/v1", "ClusterRole", NULL, role, NULL, &e);
+        json_t *o = NULL;
+        kube_rc g = KUBE_OK;
+        if ((krc == KUBE_OK || krc == KUBE_NOT_FOUND) && (r2 == KUBE_OK || r2 == KUBE_NOT_FOUND) &&
+            (r3 == KUBE_OK || r3 == KUBE_NOT_FOUND))
+            g = kube_get(c, "v1", "Namespace", NULL, ns, &o, &e);
+        else
+            krc = krc != KUBE_OK && krc != KUBE_NOT_FOUND ? krc : r2 != KUBE_OK && r2 != KUBE_NOT_FOUND ? r2 : r3;
+        json_decref(o);
+        if (g == KUBE_NOT_FOUND) {
+            if (store_begin(st) == ST_OK) {
+                int rc = finish_ops(st, r->id, 0, "delete namespace", "the namespace and its objects are gone", started);
+                if (rc == ST_OK) rc = store_res_delete(st, K_CLUSTER, r->id);
+                if (rc == ST_OK || rc == ST_NOTFOUND) out = store_commit(st) == ST_OK ? 0 : -1;
+                else store_rollback(st);
+            }
+        } else if (g == KUBE_OK && (krc == KUBE_OK || krc == KUBE_NOT_FOUND)) {
+            snprintf(err, sizeof err, "waiting for namespace %s to be deleted", ns);
+            note_progress(st, r->id, "delete namespace", err, 50, "DataPlaneReachable", "True", "Reachable");
+            out = 500;
+        } else {
+            snprintf(err, sizeof err, "%s", e.message);
+            note_progress(st, r->id, "delete namespace", err, 0, "DataPlaneReachable",
+                          transient(g != KUBE_OK ? g : krc) ? "False" : "True", kube_rc_name(g != KUBE_OK ? g : krc));
+        }
+        goto done;
+    }
+
+    int64_t observed = json_integer_value(json_object_get(r->status, "observed_generation"));
+    char cur[SP_ID_MAX];
+    if (store_op_current(st, r->id, cur) != ST_OK) goto done;
+    if (observed == r->generation && !cur[0]) { out = 0; goto done; }
+
+    json_t *view = reconcile_cluster_view(r);
+    json_t *objs = render_cluster(view, plane, &rc_->render, err, sizeof err);
+    json_decref(view);
+    if (!objs) { note_progress(st, r->id, "render objects", err, 0, NULL, NULL, NULL); goto done; }
+    size_t i;
+    json_t *obj;
+    json_array_foreach(objs, i, obj) {
+        krc = kube_apply(c, obj, NULL, &e);
+        if (krc != KUBE_OK) {
+            snprintf(err, sizeof err, "applying %s %s: %s", json_string_value(json_object_get(obj, "kind")),
+                     json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")), e.message);
+            break;
+        }
+    }
+    size_t nobj = json_array_size(objs);
+    json_decref(objs);
+    if (krc != KUBE_OK) {
+        note_progress(st, r->id, "apply objects", err, 10, "DataPlaneReachable", transient(krc) ? "False" : "True",
+                      transient(krc) ? "Unreachable" : kube_rc_name(krc));
+        goto done;
+    }
+    int cwant = 0, bwant = 0;
+    int cready = sts_ready(c, ns, RENDER_CONTROLLER_STS, &cwant);
+    int bready = sts_ready(c, ns, RENDER_BROKER_STS, &bwant);
+    if (cready < cwant || bready < bwant || cready < 0 || bready < 0) {
+        snprintf(err, sizeof err, "%zu objects applied; waiting for pods: controllers %d/%d, brokers %d/%d ready",
+                 nobj, cready < 0 ? 0 : cready, cwant, bready < 0 ? 0 : bready, bwant);
+        int pct = 20 + 70 * ((cready > 0 ? cready : 0) + (bready > 0 ? bready : 0)) / (cwant + bwant > 0 ? cwant + bwant : 1);
+        note_progress(st, r->id, "wait for pods", err, pct, "DataPlaneReachable", "True", "Reachable");
+        if (store_begin(st) == ST_OK) {
+            store_res now;
+            if (store_res_get(st, K_CLUSTER, r->id, NULL, &now) == ST_OK) {
+                json_object_set_new(now.status, "brokers_ready", json_integer(bready > 0 ? bready : 0));
+                if (store_res_update(st, K_CLUSTER, &now, 0) == ST_OK) store_commit(st);
+                else store_rollback(st);
+                store_res_clear(&now);
+            } else store_rollback(st);
+        }
+        out = 300;
+        goto done;
+    }
+    if (store_begin(st) != ST_OK) goto done;
+    store_res now;
+    int rc = store_res_get(st, K_CLUSTER, r->id, NULL, &now);
+    if (rc != ST_OK) { store_rollback(st); out = rc == ST_NOTFOUND ? 0 : -1; goto done; }
+    if (now.generation != r->generation || strcmp(now.phase, r->phase) != 0) {
+        store_rollback(st);
+        store_res_clear(&now);
+        out = 1;
+        goto done;
+    }
+    snprintf(err, sizeof err, "%zu objects applied; controllers %d/%d and brokers %d/%d ready",
+             nobj, cready, cwant, bready, bwant);
+    rc = finish_ops(st, r->id, now.generation, "wait for pods", err, started);
+    if (rc == ST_OK) {
+        char boot[256];
+        snprintf(boot, sizeof boot, "%s.%s.svc.cluster.local:9092", RENDER_BOOTSTRAP_SVC, ns);
+        snprintf(now.phase, sizeof now.phase, "RUNNING");
+        json_object_set_new(now.status, "observed_generation", json_integer(now.generation));
+        json_object_set_new(now.status, "current_operation_id", json_null());
+        json_object_set_new(now.status, "brokers_ready", json_integer(bready));
+        json_object_set_new(now.status, "bootstrap_servers", json_string(boot));
+        set_ready(now.status, "True", "PodsReady", err);
+        set_condition(now.status, "DataPlaneReachable", "True", "Reachable", "the data plane's API server answers");
+        set_condition(now.status, "KafkaReady", "Unknown", "NotChecked",
+                      "Kafka metadata is not read yet; the health checks come with the workers issue");
+        rc = store_res_update(st, K_CLUSTER, &now, 0);
+    }
+    store_res_clear(&now);
+    if (rc != ST_OK) store_rollback(st);
+    else out = store_commit(st) == ST_OK ? 0 : -1;
+done:
+    json_decref(plane);
+    kube_client_free(c);
+    return out;
+}
+
 int cluster_reconcile(void *ctx, const char *key)
 {
     reconciler *rc_ = ctx;
@@ -196,7 +434,7 @@ int cluster_reconcile(void *ctx, const char *key)
     if (rc == ST_NOTFOUND) return 0;
     if (rc != ST_OK) return -1;
     int out = 0;
-    if (!r.data_plane_id[0]) out = reconcile_manifests(rc_, &r);
+    out = r.data_plane_id[0] ? reconcile_kube(rc_, &r) : reconcile_manifests(rc_, &r);
     store_res_clear(&r);
     return out;
 }

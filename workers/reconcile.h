@@ -9,6 +9,7 @@ typedef struct reconciler {
     store_t *store;
     char manifests_dir[1100];     /* DATA_DIR/manifests */
     render_opts render;
+    unsigned char master_key[32]; /* opens data-plane credentials */
 } reconciler;
 
 /* pool.h's reconcile_fn for keys "cluster/<id>". */

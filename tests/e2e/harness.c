@@ -266,3 +266,70 @@ void make_tenant(spsrv *s, const char *name, const char *quotas, char tenant_id[
     snprintf(secret, 128, "%s", jstr(&r, "secret"));
     resp_free(&r);
 }
+
+void ksim_start(ksim *k) { ksim_start_tls(k, NULL, NULL); }
+
+void ksim_start_tls(ksim *k, const char *cert, const char *key)
+{
+    snprintf(k->dir, sizeof k->dir, "/tmp/sp-ksim-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(k->dir));
+    k->port = free_port();
+    snprintf(k->url, sizeof k->url, "%s://127.0.0.1:%d", cert ? "https" : "http", k->port);
+    char listen[64], logp[128];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", k->port);
+    snprintf(logp, sizeof logp, "%s/kube-sim.log", k->dir);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) { dup2(fd, 2); close(fd); }
+        if (cert)
+            execl(SP_BUILD_DIR "/kube-sim", "kube-sim", "--listen", listen, "--token", KSIM_TOKEN,
+                  "--pod-ready-ms", "100", "--tls-cert", cert, "--tls-key", key, (char *)NULL);
+        else
+            execl(SP_BUILD_DIR "/kube-sim", "kube-sim", "--listen", listen, "--token", KSIM_TOKEN,
+                  "--pod-ready-ms", "100", (char *)NULL);
+        _exit(127);
+    }
+    k->pid = pid;
+    for (int i = 0; i < 250; i++) {      /* the port answers once it listens */
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)k->port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        close(fd);
+        if (ok) return;
+        usleep(20000);
+    }
+    ck_abort_msg("kube-sim did not start; see %s", logp);
+}
+
+void ksim_stop(ksim *k)
+{
+    if (k->pid > 0) {
+        kill(k->pid, SIGTERM);
+        int st;
+        waitpid(k->pid, &st, 0);
+        k->pid = 0;
+        /* the test double is held to the same standard: clean exit, no sanitizer report */
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "kube-sim did not exit cleanly; see %s/kube-sim.log", k->dir);
+        char logp[128], line[4096];
+        snprintf(logp, sizeof logp, "%s/kube-sim.log", k->dir);
+        FILE *f = fopen(logp, "r");
+        while (f && fgets(line, sizeof line, f))
+            ck_assert_msg(!strstr(line, "AddressSanitizer") && !strstr(line, "runtime error:"),
+                          "sanitizer report in %s: %s", logp, line);
+        if (f) fclose(f);
+    }
+    if (k->dir[0] && !getenv("SP_KEEP")) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", k->dir);
+        if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", k->dir);
+    }
+}
+
+void ksim_plane_body(const ksim *k, const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "{\"name\":\"%s\",\"region\":\"eu-west\",\"zones\":[\"a\",\"b\",\"c\"],"
+                       "\"kubernetes\":{\"server\":\"%s\",\"token\":\"%s\"}}", name, k->url, KSIM_TOKEN);
+}

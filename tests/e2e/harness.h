@@ -55,6 +55,16 @@ const char *jpath(json_t *j, const char *dotted);           /* "status.phase" */
 /* Asserts a problem+json answer with this status. */
 void assert_problem(const spresp *r, long status);
 
+/* kube-sim, the Kubernetes API test double, on a free loopback port. */
+#define KSIM_TOKEN "kube-sim-token-0123456789"
+typedef struct ksim { pid_t pid; int port; char url[64]; char dir[64]; } ksim;
+void ksim_start(ksim *k);
+/* With TLS from these PEM files (https:// url). */
+void ksim_start_tls(ksim *k, const char *cert, const char *key);
+void ksim_stop(ksim *k);
+/* A data plane body reaching k with a token ({"name":name, ..., "kubernetes":{...}}). */
+void ksim_plane_body(const ksim *k, const char *name, char *out, size_t cap);
+
 /* Creates a tenant and an API key; returns the key secret (static buffer per call site). */
 void make_tenant(spsrv *s, const char *name, const char *quotas_json, char tenant_id[64], char secret[128]);
 

@@ -7,6 +7,7 @@ Suite *suite_flow(void);
 Suite *suite_errors(void);
 Suite *suite_concurrency(void);
 Suite *suite_workers(void);
+Suite *suite_kube(void);
 
 int main(void)
 {
@@ -15,6 +16,7 @@ int main(void)
     srunner_add_suite(sr, suite_errors());
     srunner_add_suite(sr, suite_concurrency());
     srunner_add_suite(sr, suite_workers());
+    srunner_add_suite(sr, suite_kube());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

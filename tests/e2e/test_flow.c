@@ -348,12 +348,13 @@ START_TEST(restart_keeps_everything)
     snprintf(etag, sizeof etag, "%s", r.etag);
     char *before = json_dumps(r.json, JSON_SORT_KEYS);
     resp_free(&r);
-    const char *dp = "{\"name\":\"eu-1\",\"region\":\"eu-west\",\"zones\":[\"a\",\"b\",\"c\"],"
-                     "\"kubernetes\":{\"server\":\"https://10.0.0.1:6443\",\"token\":\"SECRET-TOKEN-42\","
-                     "\"insecure_skip_tls_verify\":true}}";
+    ksim k;
+    ksim_start(&k);
+    char dp[512];
+    ksim_plane_body(&k, "eu-1", dp, sizeof dp);
     r = jreq(&S, "POST", "/v1/data-planes", ADMIN, dp);
     ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
-    ck_assert(strstr(r.body, "SECRET-TOKEN-42") == NULL);
+    ck_assert(strstr(r.body, KSIM_TOKEN) == NULL);
     char dploc[256];
     snprintf(dploc, sizeof dploc, "%s", r.location);
     resp_free(&r);
@@ -361,7 +362,7 @@ START_TEST(restart_keeps_everything)
     ck_assert_int_eq(srv_stop(&S, SIGTERM), 0);       /* clean shutdown */
     /* the credential is not in the database file in clear */
     char cmd[600];
-    snprintf(cmd, sizeof cmd, "grep -c SECRET-TOKEN-42 %s/streamplane.db %s/streamplane.db-wal 2>/dev/null | grep -v ':0' | wc -l", S.dir, S.dir);
+    snprintf(cmd, sizeof cmd, "grep -c " KSIM_TOKEN " %s/streamplane.db %s/streamplane.db-wal 2>/dev/null | grep -v ':0' | wc -l", S.dir, S.dir);
     FILE *p = popen(cmd, "r");
     int hits = -1;
     ck_assert_int_eq(fscanf(p, "%d", &hits), 1);
@@ -382,10 +383,11 @@ START_TEST(restart_keeps_everything)
     ck_assert_str_eq(jpath(r.json, "status.credentials.kind"), "token");
     resp_free(&r);
     /* the sealed credential still opens after restart: a patch merges into it */
-    r = jreq(&S, "PATCH", dploc, ADMIN, "{\"region\":\"eu-central\"}");
-    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    r = jreq(&S, "PATCH", dploc, ADMIN, "{\"region\":\"eu-central\",\"kubernetes\":{\"insecure_skip_tls_verify\":false}}");
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);   /* probed again with the opened token */
     ck_assert_str_eq(jstr(&r, "region"), "eu-central");
     resp_free(&r);
+    ksim_stop(&k);
 }
 END_TEST
 
@@ -524,12 +526,25 @@ START_TEST(system_endpoints)
 }
 END_TEST
 
+/* A kubeconfig for kube-sim, as a JSON string value (newlines escaped). */
+static void kubeconfig_for(const ksim *k, const char *ns, char *out, size_t cap)
+{
+    snprintf(out, cap, "apiVersion: v1\\nkind: Config\\ncurrent-context: sim\\n"
+             "clusters:\\n- name: sim\\n  cluster:\\n    server: %s\\n"
+             "users:\\n- name: sa\\n  user:\\n    token: %s\\n"
+             "contexts:\\n- name: sim\\n  context: {cluster: sim, user: sa, namespace: %s}\\n",
+             k->url, KSIM_TOKEN, ns);
+}
+
 START_TEST(data_planes_crud_and_secrets)
 {
-    const char *dp = "{\"name\":\"eu-1\",\"region\":\"eu-west\",\"zones\":[\"a\",\"b\"],"
-                     "\"capacity\":{\"max_brokers\":50},"
-                     "\"kubernetes\":{\"kubeconfig\":\"apiVersion: v1\\nclusters: []\\n\"},"
-                     "\"kafka_access\":\"external\"}";
+    ksim k;
+    ksim_start(&k);
+    char cfg[1024], dp[2048];
+    kubeconfig_for(&k, "one", cfg, sizeof cfg);
+    snprintf(dp, sizeof dp, "{\"name\":\"eu-1\",\"region\":\"eu-west\",\"zones\":[\"a\",\"b\"],"
+                            "\"capacity\":{\"max_brokers\":50},\"kubernetes\":{\"kubeconfig\":\"%s\"},"
+                            "\"kafka_access\":\"external\"}", cfg);
     spresp r = jreq(&S, "POST", "/v1/data-planes", ADMIN, dp);
     ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
     ck_assert_ptr_null(json_object_get(json_object_get(r.json, "kubernetes"), "kubeconfig"));
@@ -546,7 +561,10 @@ START_TEST(data_planes_crud_and_secrets)
     assert_problem(&r, 409);
     resp_free(&r);
     /* rotate the credential */
-    r = jreq(&S, "PATCH", loc, ADMIN, "{\"kubernetes\":{\"kubeconfig\":\"apiVersion: v1\\nclusters: [x]\\n\"}}");
+    char patch[1200];
+    kubeconfig_for(&k, "two", cfg, sizeof cfg);
+    snprintf(patch, sizeof patch, "{\"kubernetes\":{\"kubeconfig\":\"%s\"}}", cfg);
+    r = jreq(&S, "PATCH", loc, ADMIN, patch);
     ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
     ck_assert_str_ne(jpath(r.json, "status.credentials.fingerprint"), fp);
     resp_free(&r);
@@ -572,6 +590,19 @@ START_TEST(data_planes_crud_and_secrets)
     ck_assert_int_eq(r.status, 200);
     ck_assert_uint_eq(json_array_size(json_object_get(r.json, "items")), 1);
     resp_free(&r);
+    /* a data plane that cannot be reached is refused, with the reason */
+    r = jreq(&S, "POST", "/v1/data-planes", ADMIN,
+             "{\"name\":\"gone\",\"kubernetes\":{\"server\":\"http://127.0.0.1:1\",\"token\":\"t\"}}");
+    assert_problem(&r, 422);
+    ck_assert(strstr(jstr(&r, "detail"), "cannot reach"));
+    resp_free(&r);
+    char wrong[512];
+    snprintf(wrong, sizeof wrong, "{\"name\":\"wrong\",\"kubernetes\":{\"server\":\"%s\",\"token\":\"nope\"}}", k.url);
+    r = jreq(&S, "POST", "/v1/data-planes", ADMIN, wrong);
+    assert_problem(&r, 422);
+    ck_assert(strstr(jstr(&r, "detail"), "Unauthorized"));
+    resp_free(&r);
+    ksim_stop(&k);
 }
 END_TEST
 

@@ -13,4 +13,8 @@
  * API server's or the transport's own words. */
 int kube_probe(const json_t *kubernetes, int timeout_ms, char *err, size_t errlen);
 
+/* The connection settings such an object describes. */
+#include "kubeconfig.h"
+int kube_cfg_from_plane(const json_t *kubernetes, kube_cfg *out, char *err, size_t errlen);
+
 #endif
