@@ -155,11 +155,22 @@ static void set_cred_status(store_res *r, const char *kind)
     json_object_set_new(r->status, "credentials", cred);
 }
 
+/* What the last reachability check saw (at registration or when the way
+ * to reach it changed). */
+static void set_reached(store_res *r)
+{
+    char now[SP_TS_MAX];
+    sp_now_rfc3339(now);
+    if (!r->status) r->status = json_object();
+    json_object_set_new(r->status, "reachable", json_string("True"));
+    json_object_set_new(r->status, "last_checked_at", json_string(now));
+}
+
 /* Status as answered: the stored part plus live counts. */
 static json_t *plane_status(api_req *rq, const store_res *r)
 {
     json_t *st = json_deep_copy(r->status);
-    json_object_set_new(st, "reachable", json_string("Unknown"));
+    if (!json_object_get(st, "reachable")) json_object_set_new(st, "reachable", json_string("Unknown"));
     int64_t n = 0, b = 0;
     store_count_clusters_on_plane(rq->env->store, r->id, &n, &b);
     json_t *mb = json_object_get(json_object_get(r->spec, "capacity"), "max_brokers");
@@ -213,6 +224,7 @@ void api_plane_create(api_req *rq, api_resp *w)
     int rc = ST_ERROR;
     if (seal(rq->env, r.id, sec, &r) == 0) {
         set_cred_status(&r, kind);
+        if (rq->env->probe_plane) set_reached(&r);
         rc = store_res_insert(rq->env->store, K_DATA_PLANE, &r);
     }
     json_decref(sec);
@@ -316,6 +328,7 @@ void api_plane_patch(api_req *rq, api_resp *w)
     int rc = ST_ERROR;
     if (seal(rq->env, r.id, sec, &r) == 0) {
         set_cred_status(&r, kind);
+        if (moved && rq->env->probe_plane) set_reached(&r);
         rc = store_res_update(rq->env->store, K_DATA_PLANE, &r, expect);
     }
     json_decref(sec);

@@ -549,6 +549,8 @@ START_TEST(data_planes_crud_and_secrets)
     ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
     ck_assert_ptr_null(json_object_get(json_object_get(r.json, "kubernetes"), "kubeconfig"));
     ck_assert_str_eq(jpath(r.json, "status.credentials.kind"), "kubeconfig");
+    ck_assert_str_eq(jpath(r.json, "status.reachable"), "True");
+    ck_assert_ptr_nonnull(jpath(r.json, "status.last_checked_at"));
     const char *fp1 = jpath(r.json, "status.credentials.fingerprint");
     ck_assert_ptr_nonnull(fp1);
     char fp[80], loc[256];

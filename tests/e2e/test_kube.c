@@ -126,6 +126,20 @@ START_TEST(tls_token_apply_get_list_delete)
     ck_assert_str_eq(e.reason, "NotFound");
     ck_assert(e.message[0]);                                              /* the server's own words */
     ck_assert_int_eq(kube_delete(c, "v1", "ConfigMap", "default", "one", NULL, &e), KUBE_NOT_FOUND);
+    /* a rule of the API server comes back typed, with its message: PVCs never shrink */
+    json_t *pvc = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[s], s:{s:{s:s}}, s:s}}", "apiVersion", "v1",
+                            "kind", "PersistentVolumeClaim", "metadata", "name", "data", "namespace", "default",
+                            "spec", "accessModes", "ReadWriteOnce", "resources", "requests", "storage", "10Gi",
+                            "storageClassName", "standard");
+    ck_assert_int_eq(kube_apply(c, pvc, NULL, &e), KUBE_OK);
+    json_t *shrink = json_pack("{s:{s:{s:{s:s}}}}", "spec", "resources", "requests", "storage", "5Gi");
+    ck_assert_int_eq(kube_merge_patch(c, "v1", "PersistentVolumeClaim", "default", "data", shrink, NULL, &e), KUBE_INVALID);
+    ck_assert_int_eq(e.http, 422);
+    ck_assert_msg(strstr(e.message, "less than"), "%s", e.message);
+    json_t *grow = json_pack("{s:{s:{s:{s:s}}}}", "spec", "resources", "requests", "storage", "20Gi");
+    ck_assert_int_eq(kube_merge_patch(c, "v1", "PersistentVolumeClaim", "default", "data", grow, NULL, &e), KUBE_OK);
+    ck_assert_int_eq(kube_merge_patch(c, "v1", "PersistentVolumeClaim", "default", "nope", grow, NULL, &e), KUBE_NOT_FOUND);
+    json_decref(pvc); json_decref(shrink); json_decref(grow);
     kube_client_free(c);
 }
 END_TEST
