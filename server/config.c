@@ -14,6 +14,7 @@ void config_defaults(config *c)
     snprintf(c->listen, sizeof c->listen, "127.0.0.1:8080");
     snprintf(c->data_dir, sizeof c->data_dir, "./data");
     c->workers = 4;
+    c->resync_seconds = 300;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     c->http_threads = n > 2 ? (int)n : 2;
     snprintf(c->log_level, sizeof c->log_level, "info");
@@ -36,6 +37,8 @@ void config_usage(FILE *out)
         "                          master key, manifests\n"
         "  --workers N             reconcile worker threads;    STREAMPLANE_WORKERS (4)\n"
         "                          0 records changes without acting on them\n"
+        "  --resync-seconds N      wake every cluster this      STREAMPLANE_RESYNC_SECONDS (300)\n"
+        "                          often, 0 = only on changes\n"
         "  --http-threads N        HTTP threads                 STREAMPLANE_HTTP_THREADS (CPUs, at least 2)\n"
         "  --log-format json|text  log lines as JSON or text    STREAMPLANE_LOG_FORMAT (json)\n"
         "  --log-level LEVEL       debug|info|warn|error        STREAMPLANE_LOG_LEVEL (info)\n"
@@ -77,6 +80,13 @@ static int set(config *c, const char *name, const char *v)
         else if (name[0] == 'h') c->http_threads = (int)n;
         else if (name[0] == 'r') c->rate_burst = (int)n;
         else c->max_body = n;
+    } else if (strcmp(name, "resync-seconds") == 0) {
+        long n = strtol(v, &end, 10);
+        if (!*v || *end || n < 0 || n > 86400) {
+            fprintf(stderr, "streamplane: --resync-seconds wants 0 to 86400, got '%s'\n", v);
+            return -1;
+        }
+        c->resync_seconds = (int)n;
     } else if (strcmp(name, "rate-limit") == 0) {
         double r = strtod(v, &end);
         if (!*v || *end || r < 0 || r > 1e6) {
@@ -111,6 +121,7 @@ static int set(config *c, const char *name, const char *v)
 static const struct option OPTS[] = {
     {"listen", required_argument, 0, 0},      {"data-dir", required_argument, 0, 0},
     {"workers", required_argument, 0, 0},     {"http-threads", required_argument, 0, 0},
+    {"resync-seconds", required_argument, 0, 0},
     {"log-format", required_argument, 0, 0},  {"log-level", required_argument, 0, 0},
     {"max-body-bytes", required_argument, 0, 0}, {"rate-limit", required_argument, 0, 0},
     {"rate-burst", required_argument, 0, 0},  {"sync", required_argument, 0, 0},

@@ -106,6 +106,12 @@ static void wake_cluster(void *q, const char *cluster_id)
     queue_wake(q, key);
 }
 
+static void resync_all(void *arg)
+{
+    server *s = arg;
+    store_cluster_ids(s->env.store, wake_cluster, s->env.queue);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     static server s;     /* large; lives for the whole run */
@@ -175,12 +181,14 @@ static int cmd_serve(int argc, char **argv)
     static reconciler rec;
     rec.store = s.env.store;
     memcpy(rec.master_key, s.env.master_key, sizeof rec.master_key);
+    reconciler_init(&rec);
     s.env.probe_plane = kube_probe;
     snprintf(rec.manifests_dir, sizeof rec.manifests_dir, "%s/manifests", s.cfg.data_dir);
     worker_pool *pool = NULL;
     if (s.cfg.workers > 0) {
         store_clusters_with_active_ops(s.env.store, wake_cluster, s.env.queue);
         pool = pool_start(s.cfg.workers, s.env.queue, cluster_reconcile, &rec);
+        if (pool) pool_set_resync(pool, (int64_t)s.cfg.resync_seconds * 1000, resync_all, &s);
     }
     if (server_start(&s) != 0) {
         server_stop(&s);
@@ -201,7 +209,7 @@ static int cmd_serve(int argc, char **argv)
     queue_free(s.env.queue);
     store_close(s.env.store);
     sp_wipe(s.env.master_key, sizeof s.env.master_key);
-    sp_wipe(rec.master_key, sizeof rec.master_key);
+    reconciler_fini(&rec);
     log_msg(LOG_INFO, "stopped");
     return 0;
 }

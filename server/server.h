@@ -14,6 +14,7 @@ typedef struct config {
     char listen[300];            /* HOST:PORT */
     char data_dir[1024];
     int workers;
+    int resync_seconds;          /* wake every cluster this often; 0 = never */
     int http_threads;
     bool log_text;
     char log_level[8];

@@ -799,6 +799,16 @@ int store_op_later_active(store_t *st, const char *cluster_id, int64_t seq, char
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : rc_of(rc);
 }
 
+int store_cluster_ids(store_t *st, void (*cb)(void *arg, const char *cluster_id), void *arg)
+{
+    sqlite3_stmt *s = prep(st, "SELECT id FROM clusters ORDER BY seq");
+    if (!s) return ST_ERROR;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) cb(arg, (const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? ST_OK : rc_of(rc);
+}
+
 int store_clusters_with_active_ops(store_t *st, void (*cb)(void *arg, const char *cluster_id), void *arg)
 {
     sqlite3_stmt *s = prep(st, "SELECT DISTINCT cluster_id FROM operations WHERE state IN ('PENDING','RUNNING')");

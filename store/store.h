@@ -130,6 +130,8 @@ int store_op_current(store_t *st, const char *cluster_id, char out[SP_ID_MAX]);
 /* The newest PENDING or RUNNING operation of a cluster created after seq
  * ("" if none). */
 int store_op_later_active(store_t *st, const char *cluster_id, int64_t seq, char out[SP_ID_MAX]);
+/* Calls cb for every cluster. */
+int store_cluster_ids(store_t *st, void (*cb)(void *arg, const char *cluster_id), void *arg);
 /* Calls cb for each cluster with a PENDING or RUNNING operation. */
 int store_clusters_with_active_ops(store_t *st, void (*cb)(void *arg, const char *cluster_id), void *arg);
 /* Marks every PENDING operation of a cluster CANCELLED with this message. */

@@ -31,7 +31,20 @@ struct worker_pool {
     delayed *later;          /* keys waiting for their time */
     delayed *fails;          /* failure counts of keys that failed lately */
     volatile bool stop;
+    int64_t resync_ms, next_resync;
+    void (*resync)(void *arg);
+    void *resync_arg;
 };
+
+void pool_set_resync(worker_pool *p, int64_t period_ms, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&p->mu);
+    p->resync_ms = period_ms;
+    p->resync = fn;
+    p->resync_arg = arg;
+    p->next_resync = sp_mono_ms() + period_ms;
+    pthread_mutex_unlock(&p->mu);
+}
 
 static int failures_bump(worker_pool *p, const char *key, bool failed)
 {
@@ -83,7 +96,10 @@ static void *timer_main(void *arg)
                 free(d);
             } else pp = &d->next;
         }
+        bool resync = p->resync && p->resync_ms > 0 && now >= p->next_resync;
+        if (resync) p->next_resync = now + p->resync_ms;
         pthread_mutex_unlock(&p->mu);
+        if (resync) p->resync(p->resync_arg);
     }
     return NULL;
 }

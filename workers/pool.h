@@ -5,6 +5,7 @@
 #ifndef SP_POOL_H
 #define SP_POOL_H
 
+#include <stdint.h>
 #include "queue.h"
 
 /* A reconciler returns 0 when the key needs nothing more, > 0 to be called
@@ -14,6 +15,10 @@ typedef int (*reconcile_fn)(void *ctx, const char *key);
 typedef struct worker_pool worker_pool;
 
 worker_pool *pool_start(int workers, work_queue *q, reconcile_fn fn, void *ctx);
+/* Every period_ms, calls fn(arg) from the timer thread to wake every key
+ * (a resync that catches what no event announced). 0 turns it off. */
+void pool_set_resync(worker_pool *p, int64_t period_ms, void (*fn)(void *arg), void *arg);
+
 /* Stops taking keys, lets running reconciles finish, joins the threads. */
 void pool_stop(worker_pool *p);
 

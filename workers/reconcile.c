@@ -237,13 +237,55 @@ static int reconcile_manifests(reconciler *rc_, store_res *r)
     return store_commit(st) == ST_OK ? 0 : -1;
 }
 
-/* A client for the cluster's data plane, from its sealed credentials. */
+/* Each worker thread keeps a client per data plane (its curl handle keeps
+ * connections open), rebuilt when the data plane's row changes. */
+#define CLIENT_CACHE 8
+typedef struct client_cache {
+    struct { char plane[SP_ID_MAX]; int64_t rv; kube_client *c; json_t *spec; } e[CLIENT_CACHE];
+    int n;
+} client_cache;
+
+static void cache_free(void *p)
+{
+    client_cache *cc = p;
+    for (int i = 0; i < cc->n; i++) { kube_client_free(cc->e[i].c); json_decref(cc->e[i].spec); }
+    free(cc);
+}
+
+void reconciler_init(reconciler *rc)
+{
+    breakers_init(&rc->breakers, 3);
+    pthread_key_create(&rc->clients, cache_free);
+}
+
+void reconciler_fini(reconciler *rc)
+{
+    client_cache *cc = pthread_getspecific(rc->clients);
+    if (cc) { cache_free(cc); pthread_setspecific(rc->clients, NULL); }
+    pthread_key_delete(rc->clients);
+    breakers_destroy(&rc->breakers);
+    sp_wipe(rc->master_key, sizeof rc->master_key);
+}
+
+/* A client for the cluster's data plane, from its sealed credentials;
+ * owned by the thread's cache. *plane_spec is a new reference. */
 static kube_client *plane_client(reconciler *rc_, const char *plane_id, json_t **plane_spec, char *err, size_t errlen)
 {
+    *plane_spec = NULL;
     store_res dp;
     if (store_res_get(rc_->store, K_DATA_PLANE, plane_id, NULL, &dp) != ST_OK) {
         snprintf(err, errlen, "data plane %s cannot be read", plane_id);
         return NULL;
+    }
+    client_cache *cc = pthread_getspecific(rc_->clients);
+    if (!cc && (cc = calloc(1, sizeof *cc))) pthread_setspecific(rc_->clients, cc);
+    int slot = -1;
+    for (int i = 0; cc && i < cc->n && slot < 0; i++)
+        if (strcmp(cc->e[i].plane, plane_id) == 0) slot = i;
+    if (cc && slot >= 0 && cc->e[slot].rv == dp.resource_version) {
+        *plane_spec = json_incref(cc->e[slot].spec);
+        store_res_clear(&dp);
+        return cc->e[slot].c;
     }
     unsigned char *pt = NULL;
     size_t n = 0;
@@ -263,7 +305,22 @@ static kube_client *plane_client(reconciler *rc_, const char *plane_id, json_t *
         json_decref(k);
         json_decref(sec);
     }
-    *plane_spec = json_incref(dp.spec);
+    if (c && cc) {
+        if (slot < 0) {
+            if (cc->n < CLIENT_CACHE) slot = cc->n++;
+            else slot = 0;                       /* full: reuse the first */
+        }
+        if (cc->e[slot].c) { kube_client_free(cc->e[slot].c); json_decref(cc->e[slot].spec); }
+        snprintf(cc->e[slot].plane, sizeof cc->e[slot].plane, "%s", plane_id);
+        cc->e[slot].rv = dp.resource_version;
+        cc->e[slot].c = c;
+        cc->e[slot].spec = json_incref(dp.spec);
+    } else if (c) {                              /* no cache memory: give up the call */
+        kube_client_free(c);
+        c = NULL;
+        snprintf(err, errlen, "out of memory");
+    }
+    if (c) *plane_spec = json_incref(dp.spec);
     store_res_clear(&dp);
     return c;
 }
@@ -299,6 +356,14 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
     sp_now_rfc3339(started);
     store_t *st = rc_->store;
     json_t *plane = NULL;
+    int64_t wait_ms;
+    if (!breaker_allow(&rc_->breakers, r->data_plane_id, &wait_ms)) {
+        /* the data plane failed repeatedly: its clusters wait, the workers go on */
+        snprintf(err, sizeof err, "data plane %s is not answering; the next try is in %lld ms",
+                 r->data_plane_id, (long long)wait_ms);
+        note_progress(st, r->id, "reach the data plane", err, 0, "DataPlaneReachable", "False", "CircuitOpen");
+        return (int)(wait_ms > 0 ? wait_ms : 500);
+    }
     kube_client *c = plane_client(rc_, r->data_plane_id, &plane, err, sizeof err);
     if (!c) {
         json_decref(plane);
@@ -324,6 +389,7 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
         else
             krc = krc != KUBE_OK && krc != KUBE_NOT_FOUND ? krc : r2 != KUBE_OK && r2 != KUBE_NOT_FOUND ? r2 : r3;
         json_decref(o);
+        if (transient(g)) krc = g;
         if (g == KUBE_NOT_FOUND) {
             if (store_begin(st) == ST_OK) {
                 int rc = finish_ops(st, r->id, 0, "delete namespace", "the namespace and its objects are gone", started);
@@ -370,6 +436,7 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
         goto done;
     }
     int cwant = 0, bwant = 0;
+    /* a StatefulSet just applied always exists; -1 here is a transport failure */
     int cready = sts_ready(c, ns, RENDER_CONTROLLER_STS, &cwant);
     int bready = sts_ready(c, ns, RENDER_BROKER_STS, &bwant);
     if (cready < cwant || bready < bwant || cready < 0 || bready < 0) {
@@ -421,7 +488,9 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
     else out = store_commit(st) == ST_OK ? 0 : -1;
 done:
     json_decref(plane);
-    kube_client_free(c);
+    /* the circuit: transport failures count against the data plane */
+    if (transient(krc)) breaker_failure(&rc_->breakers, r->data_plane_id);
+    else breaker_success(&rc_->breakers, r->data_plane_id);
     return out;
 }
 

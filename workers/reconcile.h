@@ -4,13 +4,20 @@
 
 #include "../store/store.h"
 #include "kube/render.h"
+#include "breaker.h"
+#include <pthread.h>
 
 typedef struct reconciler {
     store_t *store;
     char manifests_dir[1100];     /* DATA_DIR/manifests */
     render_opts render;
     unsigned char master_key[32]; /* opens data-plane credentials */
+    breakers breakers;            /* one circuit per data plane */
+    pthread_key_t clients;        /* per worker thread: a client per data plane, reused */
 } reconciler;
+
+void reconciler_init(reconciler *rc);
+void reconciler_fini(reconciler *rc);
 
 /* pool.h's reconcile_fn for keys "cluster/<id>". */
 int cluster_reconcile(void *ctx, const char *key);

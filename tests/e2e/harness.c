@@ -271,9 +271,11 @@ void ksim_start(ksim *k) { ksim_start_tls(k, NULL, NULL); }
 
 void ksim_start_tls(ksim *k, const char *cert, const char *key)
 {
-    snprintf(k->dir, sizeof k->dir, "/tmp/sp-ksim-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(k->dir));
-    k->port = free_port();
+    if (!k->dir[0]) {
+        snprintf(k->dir, sizeof k->dir, "/tmp/sp-ksim-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(k->dir));
+    }
+    if (!k->port) k->port = free_port();   /* a restart keeps its port */
     snprintf(k->url, sizeof k->url, "%s://127.0.0.1:%d", cert ? "https" : "http", k->port);
     char listen[64], logp[128];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", k->port);
@@ -321,11 +323,17 @@ void ksim_stop(ksim *k)
                           "sanitizer report in %s: %s", logp, line);
         if (f) fclose(f);
     }
+}
+
+void ksim_cleanup(ksim *k)
+{
+    ksim_stop(k);
     if (k->dir[0] && !getenv("SP_KEEP")) {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", k->dir);
         if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", k->dir);
     }
+    k->dir[0] = 0;
 }
 
 void ksim_plane_body(const ksim *k, const char *name, char *out, size_t cap)

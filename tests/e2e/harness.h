@@ -61,7 +61,10 @@ typedef struct ksim { pid_t pid; int port; char url[64]; char dir[64]; } ksim;
 void ksim_start(ksim *k);
 /* With TLS from these PEM files (https:// url). */
 void ksim_start_tls(ksim *k, const char *cert, const char *key);
+/* Stops it (exit and sanitizer output checked); ksim_start again restarts
+ * it on the same port, empty, like an API server that lost its etcd. */
 void ksim_stop(ksim *k);
+void ksim_cleanup(ksim *k);   /* stop and remove its directory */
 /* A data plane body reaching k with a token ({"name":name, ..., "kubernetes":{...}}). */
 void ksim_plane_body(const ksim *k, const char *name, char *out, size_t cap);
 

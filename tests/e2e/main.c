@@ -8,6 +8,7 @@ Suite *suite_errors(void);
 Suite *suite_concurrency(void);
 Suite *suite_workers(void);
 Suite *suite_kube(void);
+Suite *suite_planes(void);
 
 int main(void)
 {
@@ -17,6 +18,7 @@ int main(void)
     srunner_add_suite(sr, suite_concurrency());
     srunner_add_suite(sr, suite_workers());
     srunner_add_suite(sr, suite_kube());
+    srunner_add_suite(sr, suite_planes());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -348,7 +348,7 @@ START_TEST(restart_keeps_everything)
     snprintf(etag, sizeof etag, "%s", r.etag);
     char *before = json_dumps(r.json, JSON_SORT_KEYS);
     resp_free(&r);
-    ksim k;
+    ksim k = {0};
     ksim_start(&k);
     char dp[512];
     ksim_plane_body(&k, "eu-1", dp, sizeof dp);
@@ -387,7 +387,7 @@ START_TEST(restart_keeps_everything)
     ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);   /* probed again with the opened token */
     ck_assert_str_eq(jstr(&r, "region"), "eu-central");
     resp_free(&r);
-    ksim_stop(&k);
+    ksim_cleanup(&k);
 }
 END_TEST
 
@@ -538,7 +538,7 @@ static void kubeconfig_for(const ksim *k, const char *ns, char *out, size_t cap)
 
 START_TEST(data_planes_crud_and_secrets)
 {
-    ksim k;
+    ksim k = {0};
     ksim_start(&k);
     char cfg[1024], dp[2048];
     kubeconfig_for(&k, "one", cfg, sizeof cfg);
@@ -604,7 +604,7 @@ START_TEST(data_planes_crud_and_secrets)
     assert_problem(&r, 422);
     ck_assert(strstr(jstr(&r, "detail"), "Unauthorized"));
     resp_free(&r);
-    ksim_stop(&k);
+    ksim_cleanup(&k);
 }
 END_TEST
 
@@ -654,7 +654,7 @@ START_TEST(help_documents_every_option)
     char *out = run_cmd(SP_BINARY " serve --help", &st);
     ck_assert_int_eq(WEXITSTATUS(st), 0);
     const char *opts[] = {"--listen", "--data-dir", "--workers", "--http-threads", "--log-format", "--log-level",
-                          "--max-body-bytes", "--rate-limit", "--rate-burst", "--sync", "--docs-asset",
+                          "--max-body-bytes", "--rate-limit", "--rate-burst", "--sync", "--docs-asset", "--resync-seconds",
                           "STREAMPLANE_ADMIN_TOKEN", "STREAMPLANE_MASTER_KEY", "STREAMPLANE_LISTEN"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         ck_assert_msg(strstr(out, opts[i]), "--help does not mention %s", opts[i]);

@@ -33,7 +33,7 @@ static void tls_up(void)
 
 static void tls_down(void)
 {
-    ksim_stop(&K);
+    ksim_cleanup(&K);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", certdir);
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", certdir);
@@ -245,7 +245,7 @@ static spsrv S;
 
 START_TEST(cluster_on_a_data_plane_is_provisioned_and_deleted)
 {
-    ksim k;
+    ksim k = {0};
     memset(&k, 0, sizeof k);
     ksim_start(&k);
     memset(&S, 0, sizeof S);
@@ -312,7 +312,7 @@ START_TEST(cluster_on_a_data_plane_is_provisioned_and_deleted)
     ck_assert_int_eq(kube_get(c, "v1", "Namespace", NULL, ns, &o, &e), KUBE_NOT_FOUND);
     kube_client_free(c);
     srv_cleanup(&S);
-    ksim_stop(&k);
+    ksim_cleanup(&k);
 }
 END_TEST
 

@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 #include "../../workers/queue.h"
+#include "../../workers/pool.h"
+#include "../../workers/breaker.h"
+#include "../../common/util.h"
+#include <unistd.h>
 
 START_TEST(merges_duplicate_wakeups)
 {
@@ -87,6 +91,89 @@ START_TEST(many_keys_stay_unique_and_ordered)
 }
 END_TEST
 
+typedef struct counter { int calls; int fail_first; int64_t first_ms, last_ms; pthread_mutex_t mu; } counter;
+
+static int flaky(void *ctx, const char *key)
+{
+    counter *c = ctx;
+    (void)key;
+    pthread_mutex_lock(&c->mu);
+    int n = ++c->calls;
+    if (n == 1) c->first_ms = sp_mono_ms();
+    c->last_ms = sp_mono_ms();
+    pthread_mutex_unlock(&c->mu);
+    return n <= c->fail_first ? -1 : 0;
+}
+
+START_TEST(pool_retries_with_backoff_then_forgets)
+{
+    work_queue *q = queue_new();
+    counter c = {.fail_first = 2};
+    pthread_mutex_init(&c.mu, NULL);
+    worker_pool *p = pool_start(2, q, flaky, &c);
+    queue_wake(q, "cluster/a");
+    for (int i = 0; i < 200 && c.calls < 3; i++) usleep(20000);
+    usleep(300000);
+    pool_stop(p);
+    ck_assert_int_eq(c.calls, 3);                      /* two failures, one success, then quiet */
+    ck_assert_int_ge(c.last_ms - c.first_ms, 200 + 400 - 50);   /* backoff 200 ms, then 400 ms */
+    queue_free(q);
+}
+END_TEST
+
+static int requeue_once(void *ctx, const char *key)
+{
+    counter *c = ctx;
+    (void)key;
+    pthread_mutex_lock(&c->mu);
+    int n = ++c->calls;
+    pthread_mutex_unlock(&c->mu);
+    return n == 1 ? 300 : 0;                           /* "call me again in 300 ms" */
+}
+
+START_TEST(pool_requeues_when_asked)
+{
+    work_queue *q = queue_new();
+    counter c = {0};
+    pthread_mutex_init(&c.mu, NULL);
+    worker_pool *p = pool_start(1, q, requeue_once, &c);
+    queue_wake(q, "cluster/b");
+    usleep(150000);
+    ck_assert_int_eq(c.calls, 1);
+    usleep(450000);
+    ck_assert_int_eq(c.calls, 2);
+    pool_stop(p);
+    queue_free(q);
+}
+END_TEST
+
+START_TEST(breaker_opens_half_opens_closes)
+{
+    breakers b;
+    breakers_init(&b, 3);
+    int64_t wait;
+    ck_assert(breaker_allow(&b, "dp-1", &wait));
+    breaker_failure(&b, "dp-1");
+    breaker_failure(&b, "dp-1");
+    ck_assert(breaker_allow(&b, "dp-1", &wait));       /* two failures: still closed */
+    breaker_failure(&b, "dp-1");
+    ck_assert(!breaker_allow(&b, "dp-1", &wait));      /* three: open */
+    ck_assert_int_gt(wait, 0);
+    int64_t open_for = wait, w2;
+    ck_assert(breaker_allow(&b, "dp-2", &w2));         /* other data planes are not affected */
+    usleep((useconds_t)(open_for + 20) * 1000);
+    ck_assert(breaker_allow(&b, "dp-1", &wait));       /* half-open: one call */
+    ck_assert(!breaker_allow(&b, "dp-1", &wait));      /* ...and only one */
+    breaker_failure(&b, "dp-1");                       /* it failed: open again, longer */
+    ck_assert(!breaker_allow(&b, "dp-1", &wait));
+    ck_assert_int_gt(wait, 1000);
+    breaker_success(&b, "dp-1");
+    ck_assert(breaker_allow(&b, "dp-1", &wait));
+    ck_assert(!breaker_is_open(&b, "dp-1"));
+    breakers_destroy(&b);
+}
+END_TEST
+
 Suite *suite_queue(void)
 {
     Suite *s = suite_create("queue");
@@ -95,6 +182,9 @@ Suite *suite_queue(void)
     tcase_add_test(t, never_two_workers_on_one_key);
     tcase_add_test(t, take_waits_and_shutdown_releases);
     tcase_add_test(t, many_keys_stay_unique_and_ordered);
+    tcase_add_test(t, pool_retries_with_backoff_then_forgets);
+    tcase_add_test(t, pool_requeues_when_asked);
+    tcase_add_test(t, breaker_opens_half_opens_closes);
     suite_add_tcase(s, t);
     return s;
 }

@@ -217,9 +217,11 @@ static kube_rc call(kube_client *c, const char *method, const char *path, const 
                   cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_PEER_FAILED_VERIFICATION ||
                   cc == CURLE_SSL_CACERT_BADFILE) ? KUBE_CONNECT : KUBE_ERROR;
             if (e) { e->http = 0; snprintf(e->message, sizeof e->message, "%s: %s", c->cfg.server, curl_easy_strerror(cc)); }
-            /* a dropped or reset connection is worth another try; a bad certificate is not */
+            /* a dropped or reset connection is worth another try; a bad certificate is not;
+             * a refused connection gets two quick retries, not the whole deadline: a
+             * server that is down stays down, and the caller's circuit breaker decides */
             retry = cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR ||
-                    cc == CURLE_COULDNT_CONNECT || cc == CURLE_PARTIAL_FILE;
+                    cc == CURLE_PARTIAL_FILE || (cc == CURLE_COULDNT_CONNECT && attempt < 2);
         } else {
             rc = rc_of_http(code);
             if (rc != KUBE_OK) fill_status(e, code, b.p);

@@ -1,0 +1,240 @@
+/* Many clusters over two data planes (two kube-sims): provisioning and
+ * deletion, kill -9 at random moments, and a data plane that dies while
+ * the API and the other data plane carry on. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "harness.h"
+#include "../../common/util.h"
+#include "../../workers/kube/client.h"
+
+static spsrv S;
+static ksim A, B;
+static char KEY[128], PA[64], PB[64];
+static const char *const WORKERS[] = {"--workers", "4", "--rate-limit", "0", NULL};
+
+static void add_plane(ksim *k, const char *name, char id[64])
+{
+    char body[600];
+    ksim_plane_body(k, name, body, sizeof body);
+    spresp r = jreq(&S, "POST", "/v1/data-planes", ADMIN, body);
+    ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+    snprintf(id, 64, "%s", jstr(&r, "id"));
+    resp_free(&r);
+}
+
+static void up(void)
+{
+    memset(&S, 0, sizeof S);
+    memset(&A, 0, sizeof A);
+    memset(&B, 0, sizeof B);
+    ksim_start(&A);
+    ksim_start(&B);
+    srv_start(&S, NULL, WORKERS);
+    add_plane(&A, "plane-a", PA);
+    add_plane(&B, "plane-b", PB);
+    char tid[64];
+    make_tenant(&S, "load", "{\"max_clusters\":100,\"max_brokers\":1000,\"max_storage_gib\":1000000}", tid, KEY);
+}
+
+static void down(void)
+{
+    srv_cleanup(&S);
+    ksim_cleanup(&A);
+    ksim_cleanup(&B);
+}
+
+static const char *phase_of(const char *id, char *buf, size_t cap, long *status)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/clusters/%s", id);
+    spresp r = jreq(&S, "GET", path, KEY, NULL);
+    *status = r.status;
+    snprintf(buf, cap, "%s", r.status == 200 && jpath(r.json, "status.phase") ? jpath(r.json, "status.phase") : "");
+    resp_free(&r);
+    return buf;
+}
+
+/* Waits until every cluster is RUNNING (want_gone false) or 404 (true). */
+static bool wait_all(char ids[][64], int n, bool want_gone, int seconds)
+{
+    int64_t until = sp_mono_ms() + seconds * 1000;
+    while (sp_mono_ms() < until) {
+        int done = 0;
+        for (int i = 0; i < n; i++) {
+            char ph[32];
+            long st;
+            phase_of(ids[i], ph, sizeof ph, &st);
+            done += want_gone ? st == 404 : strcmp(ph, "RUNNING") == 0;
+        }
+        if (done == n) return true;
+        usleep(100000);
+    }
+    return false;
+}
+
+static kube_client *sim_client(const ksim *k)
+{
+    kube_cfg cfg;
+    char err[128];
+    ck_assert_int_eq(kube_cfg_explicit(k->url, KSIM_TOKEN, NULL, false, &cfg, err, sizeof err), 0);
+    kube_client *c = kube_client_new(&cfg, 5000);
+    kube_cfg_free(&cfg);
+    return c;
+}
+
+static int namespaces_with_prefix(const ksim *k, const char *prefix)
+{
+    kube_client *c = sim_client(k);
+    json_t *items = NULL;
+    kube_err e;
+    ck_assert_int_eq(kube_list(c, "v1", "Namespace", NULL, "app.kubernetes.io/managed-by=streamplane", &items, &e), KUBE_OK);
+    int n = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+        if (!strncmp(json_string_value(json_object_get(json_object_get(it, "metadata"), "name")), prefix, strlen(prefix)))
+            n++;
+    json_decref(items);
+    kube_client_free(c);
+    return n;
+}
+
+static void create(int i, char id[64], const char *plane)
+{
+    char body[300];
+    snprintf(body, sizeof body, "{\"name\":\"c%d\",\"kafka_version\":\"3.9.1\",\"brokers\":%d,\"storage_gib\":10%s%s%s}",
+             i, 1 + i % 3, plane ? ",\"data_plane_id\":\"" : "", plane ? plane : "", plane ? "\"" : "");
+    spresp r = jreq(&S, "POST", "/v1/clusters", KEY, body);
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    snprintf(id, 64, "%s", jstr(&r, "id"));
+    resp_free(&r);
+}
+
+START_TEST(twenty_clusters_over_two_data_planes)
+{
+    char ids[20][64];
+    for (int i = 0; i < 20; i++) create(i, ids[i], NULL);
+    ck_assert(wait_all(ids, 20, false, 60));
+    /* placement spread them, and every namespace exists where it should */
+    int na = namespaces_with_prefix(&A, "sp-kc-"), nb = namespaces_with_prefix(&B, "sp-kc-");
+    ck_assert_int_eq(na + nb, 20);
+    ck_assert_int_gt(na, 0);
+    ck_assert_int_gt(nb, 0);
+    for (int i = 0; i < 20; i++) {
+        char path[1400];
+        snprintf(path, sizeof path, "/v1/clusters/%s", ids[i]);
+        spresp r = jreq(&S, "DELETE", path, KEY, NULL);
+        ck_assert_int_eq(r.status, 202);
+        resp_free(&r);
+    }
+    ck_assert(wait_all(ids, 20, true, 60));
+    ck_assert_int_eq(namespaces_with_prefix(&A, "sp-kc-") + namespaces_with_prefix(&B, "sp-kc-"), 0);
+}
+END_TEST
+
+START_TEST(kill_9_ten_times_while_provisioning_and_deleting)
+{
+    char ids[25][64];
+    for (int i = 0; i < 25; i++) create(i, ids[i], NULL);
+    unsigned char rnd[16];
+    sp_random(rnd, sizeof rnd);
+    for (int k = 0; k < 10; k++) {
+        usleep(50000 + rnd[k] * 1000);                 /* 50-305 ms into the work */
+        if (k == 2)                                    /* 5 deletes, while things are in flight */
+            for (int i = 20; i < 25; i++) {
+                char path[1400];
+                snprintf(path, sizeof path, "/v1/clusters/%s", ids[i]);
+                spresp r = jreq(&S, "DELETE", path, KEY, NULL);
+                ck_assert_int_eq(r.status, 202);
+                resp_free(&r);
+            }
+        srv_stop(&S, SIGKILL);
+        srv_start(&S, S.dir, WORKERS);
+    }
+    ck_assert(wait_all(ids, 20, false, 90));
+    ck_assert(wait_all(ids + 20, 5, true, 90));
+    /* every namespace exactly once, for the living clusters only */
+    ck_assert_int_eq(namespaces_with_prefix(&A, "sp-kc-") + namespaces_with_prefix(&B, "sp-kc-"), 20);
+    /* no operation is stuck: each one ended */
+    spresp r = jreq(&S, "GET", "/v1/operations?page_size=500", KEY, NULL);
+    size_t i;
+    json_t *op;
+    int creates = 0;
+    json_array_foreach(json_object_get(r.json, "items"), i, op) {
+        const char *st = json_string_value(json_object_get(op, "state"));
+        ck_assert_msg(!strcmp(st, "SUCCEEDED") || !strcmp(st, "CANCELLED"), "operation %s is %s",
+                      json_string_value(json_object_get(op, "id")), st);
+        creates += !strcmp(json_string_value(json_object_get(op, "type")), "CREATE");
+    }
+    ck_assert_int_eq(creates, 25);                      /* no accepted request lost, none doubled */
+    resp_free(&r);
+}
+END_TEST
+
+START_TEST(a_dead_data_plane_harms_no_one_else)
+{
+    char ida[5][64], idb[5][64];
+    for (int i = 0; i < 5; i++) create(i, ida[i], PA);
+    for (int i = 0; i < 5; i++) create(10 + i, idb[i], PB);
+    ksim_stop(&A);                                      /* data plane A dies mid-provisioning */
+    /* the API keeps answering, and B's clusters finish */
+    int64_t worst = 0, total = 0;
+    int n = 0;
+    for (int round = 0; round < 40; round++) {
+        int64_t t0 = sp_mono_us();
+        spresp r = jreq(&S, "GET", "/v1/clusters?page_size=50", KEY, NULL);
+        int64_t dt = sp_mono_us() - t0;
+        ck_assert_int_eq(r.status, 200);
+        resp_free(&r);
+        worst = dt > worst ? dt : worst;
+        total += dt;
+        n++;
+        usleep(50000);
+    }
+    fprintf(stderr, "[decoupling] API while a data plane is down: %d GETs, mean %.2f ms, worst %.2f ms\n",
+            n, total / 1000.0 / n, worst / 1000.0);
+    ck_assert(wait_all(idb, 5, false, 60));
+    /* A's clusters wait, saying why, and lose nothing */
+    char path[1400];
+    snprintf(path, sizeof path, "/v1/clusters/%s", ida[0]);
+    bool said = false;
+    for (int i = 0; i < 100 && !said; i++) {
+        spresp r = jreq(&S, "GET", path, KEY, NULL);
+        ck_assert_str_eq(jpath(r.json, "status.phase"), "PROVISIONING");
+        json_t *conds = json_object_get(json_object_get(r.json, "status"), "conditions");
+        size_t j;
+        json_t *c;
+        json_array_foreach(conds, j, c)
+            said = said || (!strcmp(json_string_value(json_object_get(c, "type")), "DataPlaneReachable") &&
+                            !strcmp(json_string_value(json_object_get(c, "status")), "False"));
+        resp_free(&r);
+        if (!said) usleep(100000);
+    }
+    if (!said) {
+        spresp r = jreq(&S, "GET", path, KEY, NULL);
+        ck_abort_msg("no DataPlaneReachable=False: %s", r.body);
+    }
+    /* it comes back (empty, as if restored): everything resumes and finishes */
+    ksim_start(&A);
+    ck_assert(wait_all(ida, 5, false, 90));
+    ck_assert_int_eq(namespaces_with_prefix(&A, "sp-kc-"), 5);
+}
+END_TEST
+
+Suite *suite_planes(void)
+{
+    Suite *s = suite_create("planes");
+    TCase *t = tcase_create("two data planes");
+    tcase_set_timeout(t, 240);
+    tcase_add_checked_fixture(t, up, down);
+    tcase_add_test(t, twenty_clusters_over_two_data_planes);
+    tcase_add_test(t, kill_9_ten_times_while_provisioning_and_deleting);
+    tcase_add_test(t, a_dead_data_plane_harms_no_one_else);
+    suite_add_tcase(s, t);
+    return s;
+}
