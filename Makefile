@@ -10,7 +10,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the build, the tests and the benchmarks need.
 APT_PKGS := build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             libssl-dev libcurl4-openssl-dev libyaml-dev librdkafka-dev check \
-            prometheus wrk nginx-light curl sqlite3 jq python3
+            prometheus wrk nginx-light curl sqlite3 jq python3 bc
 
 .PHONY: all deps build run demo test test-asan bench clean
 
@@ -52,6 +52,7 @@ test-asan: deps
 
 bench: build
 	bash bench/api/run.sh
+	bash bench/reconcile/run.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -562,9 +562,15 @@ static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, i
     const char *old_version = json_string_value(json_object_get(r->status, "kafka_version"));
     if (old_version && cluster_version_cmp(e.version, old_version) < 0)
         verr(&v, "kafka_version", "cannot go down from %s to %s", old_version, e.version);
+    /* a default picked at creation stays: scaling 2 -> 3 brokers does not turn a
+     * single_zone cluster multi_zone behind the client's back */
     const char *old_avail = json_string_value(json_object_get(r->status, "availability"));
+    if (old_avail && !json_object_get(spec, "availability"))
+        e.availability = strcmp(old_avail, "multi_zone") == 0 ? "multi_zone" : "single_zone";
     if (old_avail && strcmp(old_avail, e.availability) != 0)
         verr(&v, "availability", "cannot change from %s after creation", old_avail);
+    else if (strcmp(e.availability, "multi_zone") == 0 && e.brokers < 3)
+        verr(&v, "brokers", "a multi_zone cluster needs at least 3 brokers");
     if (e.storage < r->storage_gib)
         verr(&v, "storage_gib", "cannot shrink from %lld to %lld GiB (volumes only grow)",
              (long long)r->storage_gib, e.storage);
@@ -662,7 +668,7 @@ void api_cluster_delete(api_req *rq, api_resp *w)
         store_res_clear(&r);
         return;
     }
-    int rc = store_op_cancel_pending(rq->env->store, r.id, "superseded by a delete of the cluster");
+    int rc = store_op_supersede_active(rq->env->store, r.id, "superseded by a delete of the cluster");
     snprintf(r.phase, sizeof r.phase, "DELETING");
     set_condition(r.status, "Ready", "False", "Deleting", "the cluster is being deleted");
     char op[SP_ID_MAX] = "";

@@ -1,12 +1,13 @@
 /* operations.c — long-running work records: list, read, cancel.
  *
- * Cancel stops an operation that has not started: the operation becomes
+ * Cancel stops a change that is pending or running: the operation becomes
  * CANCELLED and the cluster's spec returns to what it was before that
- * change (a new generation), so the workers never act on it. Only the
+ * change (a new generation). A pending change is never acted on; a running
+ * one stops at the workers' next step, which converges on the restored
+ * spec (level-triggered: each step reads the desired state afresh). Only the
  * newest pending change can be cancelled (undoing an older one under a
  * newer one would leave a spec nobody asked for), and create and delete
- * cannot (delete the cluster, or create it again, instead). Running
- * operations stop at the next safe point once the workers exist. */
+ * cannot (delete the cluster, or create it again, instead). */
 #define _GNU_SOURCE
 #include "api.h"
 
@@ -68,8 +69,8 @@ void api_op_cancel(api_req *rq, api_resp *w)
     if (!load(rq, w, &o)) return;
     if (strcmp(o.state, "CANCELLED") == 0) {          /* repeated cancel: same answer */
         api_json(w, 200, op_json(&o));
-    } else if (strcmp(o.state, "PENDING") != 0) {
-        api_problem(w, 409, "operation-not-pending", "operation %s is %s; only a pending operation can be cancelled",
+    } else if (strcmp(o.state, "PENDING") != 0 && strcmp(o.state, "RUNNING") != 0) {
+        api_problem(w, 409, "operation-not-pending", "operation %s is %s; only a pending or running operation can be cancelled",
                     o.id, o.state);
     } else if (strcmp(o.type, "CREATE") == 0 || strcmp(o.type, "DELETE") == 0 || !o.spec_before) {
         api_problem(w, 409, "operation-not-cancellable",
@@ -85,9 +86,12 @@ void api_op_cancel(api_req *rq, api_resp *w)
                         "operation %s of cluster %s is queued behind %s; cancel %s first",
                         later, o.cluster_id, o.id, later);
         else if (cluster_revert(rq, w, o.cluster_id, o.spec_before)) {
-            snprintf(o.state, sizeof o.state, "CANCELLED");
             json_decref(o.error);
-            o.error = json_pack("{s:s, s:s}", "code", "CANCELLED", "message", "cancelled before it started");
+            o.error = json_pack("{s:s, s:s}", "code", "CANCELLED", "message",
+                                strcmp(o.state, "RUNNING") == 0
+                                    ? "cancelled while running: the cluster returns to its previous spec from the next step on"
+                                    : "cancelled before it started");
+            snprintf(o.state, sizeof o.state, "CANCELLED");
             rc = store_op_update(rq->env->store, &o);
             if (rc == ST_OK) rc = cluster_sync_current_op(rq, o.cluster_id);
             if (rc != ST_OK) api_store_error(w, rc, "cancelling the operation");

@@ -819,13 +819,13 @@ int store_clusters_with_active_ops(store_t *st, void (*cb)(void *arg, const char
     return rc == SQLITE_DONE ? ST_OK : rc_of(rc);
 }
 
-int store_op_cancel_pending(store_t *st, const char *cluster_id, const char *message)
+int store_op_supersede_active(store_t *st, const char *cluster_id, const char *message)
 {
     char now[SP_TS_MAX];
     sp_now_rfc3339(now);
     sqlite3_stmt *s = prep(st, "UPDATE operations SET state='CANCELLED', updated_at=?2,"
                                " error=json_object('code','SUPERSEDED','message',?3)"
-                               " WHERE cluster_id=?1 AND state='PENDING'");
+                               " WHERE cluster_id=?1 AND state IN ('PENDING','RUNNING')");
     if (!s) return ST_ERROR;
     sqlite3_bind_text(s, 1, cluster_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC);

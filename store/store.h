@@ -134,8 +134,8 @@ int store_op_later_active(store_t *st, const char *cluster_id, int64_t seq, char
 int store_cluster_ids(store_t *st, void (*cb)(void *arg, const char *cluster_id), void *arg);
 /* Calls cb for each cluster with a PENDING or RUNNING operation. */
 int store_clusters_with_active_ops(store_t *st, void (*cb)(void *arg, const char *cluster_id), void *arg);
-/* Marks every PENDING operation of a cluster CANCELLED with this message. */
-int store_op_cancel_pending(store_t *st, const char *cluster_id, const char *message);
+/* Marks every PENDING or RUNNING operation of a cluster CANCELLED (superseded). */
+int store_op_supersede_active(store_t *st, const char *cluster_id, const char *message);
 void store_op_free_list(store_op *list, int n);
 
 /* API keys. */

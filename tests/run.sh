@@ -57,6 +57,7 @@ run_suite() {  # run_suite BUILD_DIR LABEL
   stage "unit ($label)" count_check "$b/unit_tests"
   stage "renderer ($label)" count_check "$b/render_tests"
   [ -x "$b/kube_sim_tests" ] && stage "kube-sim ($label)" count_check "$b/kube_sim_tests"
+  [ -x "$b/kafka_tests" ] && stage "kafka health ($label)" count_check "$b/kafka_tests"
   stage "e2e ($label)" count_check "$b/e2e_tests"
 }
 

@@ -330,12 +330,13 @@ static bool transient(kube_rc rc)
     return rc == KUBE_CONNECT || rc == KUBE_TIMEOUT || rc == KUBE_UNAVAILABLE;
 }
 
-/* Ready replicas of a StatefulSet at its current generation, or -1. */
-static int sts_ready(kube_client *c, const char *ns, const char *name, int *want)
+/* Ready replicas of a StatefulSet at its current generation, or -1 with
+ * *rc saying why. */
+static int sts_ready(kube_client *c, const char *ns, const char *name, int *want, kube_rc *rc, kube_err *e)
 {
     json_t *o = NULL;
-    kube_err e;
-    if (kube_get(c, "apps/v1", "StatefulSet", ns, name, &o, &e) != KUBE_OK) return -1;
+    *rc = kube_get(c, "apps/v1", "StatefulSet", ns, name, &o, e);
+    if (*rc != KUBE_OK) return -1;
     json_t *spec = json_object_get(o, "spec"), *st = json_object_get(o, "status");
     json_t *md = json_object_get(o, "metadata");
     *want = (int)json_integer_value(json_object_get(spec, "replicas"));
@@ -414,40 +415,67 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
     if (store_op_current(st, r->id, cur) != ST_OK) goto done;
     if (observed == r->generation && !cur[0]) { out = 0; goto done; }
 
-    json_t *view = reconcile_cluster_view(r);
-    json_t *objs = render_cluster(view, plane, &rc_->render, err, sizeof err);
-    json_decref(view);
-    if (!objs) { note_progress(st, r->id, "render objects", err, 0, NULL, NULL, NULL); goto done; }
-    size_t i;
-    json_t *obj;
-    json_array_foreach(objs, i, obj) {
-        krc = kube_apply(c, obj, NULL, &e);
-        if (krc != KUBE_OK) {
-            snprintf(err, sizeof err, "applying %s %s: %s", json_string_value(json_object_get(obj, "kind")),
-                     json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")), e.message);
-            break;
+    /* apply once per generation: while waiting for pods, only look */
+    bool applied = json_integer_value(json_object_get(r->status, "applied_generation")) == r->generation;
+    if (!applied) {
+        json_t *view = reconcile_cluster_view(r);
+        json_t *objs = render_cluster(view, plane, &rc_->render, err, sizeof err);
+        json_decref(view);
+        if (!objs) { note_progress(st, r->id, "render objects", err, 0, NULL, NULL, NULL); goto done; }
+        size_t i;
+        json_t *obj;
+        json_array_foreach(objs, i, obj) {
+            krc = kube_apply(c, obj, NULL, &e);
+            if (krc != KUBE_OK) {
+                snprintf(err, sizeof err, "applying %s %s: %s", json_string_value(json_object_get(obj, "kind")),
+                         json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")), e.message);
+                break;
+            }
         }
-    }
-    size_t nobj = json_array_size(objs);
-    json_decref(objs);
-    if (krc != KUBE_OK) {
-        note_progress(st, r->id, "apply objects", err, 10, "DataPlaneReachable", transient(krc) ? "False" : "True",
-                      transient(krc) ? "Unreachable" : kube_rc_name(krc));
-        goto done;
+        json_decref(objs);
+        if (krc != KUBE_OK) {
+            note_progress(st, r->id, "apply objects", err, 10, "DataPlaneReachable", transient(krc) ? "False" : "True",
+                          transient(krc) ? "Unreachable" : kube_rc_name(krc));
+            goto done;
+        }
     }
     int cwant = 0, bwant = 0;
     /* a StatefulSet just applied always exists; -1 here is a transport failure */
-    int cready = sts_ready(c, ns, RENDER_CONTROLLER_STS, &cwant);
-    int bready = sts_ready(c, ns, RENDER_BROKER_STS, &bwant);
+    int cready = sts_ready(c, ns, RENDER_CONTROLLER_STS, &cwant, &krc, &e);
+    int bready = cready >= 0 ? sts_ready(c, ns, RENDER_BROKER_STS, &bwant, &krc, &e) : -1;
+    if (krc != KUBE_OK && krc != KUBE_NOT_FOUND) {
+        snprintf(err, sizeof err, "reading the StatefulSets: %s", e.message);
+        note_progress(st, r->id, "wait for pods", err, 10, "DataPlaneReachable", transient(krc) ? "False" : "True",
+                      transient(krc) ? "Unreachable" : kube_rc_name(krc));
+        goto done;
+    }
+    if (krc == KUBE_NOT_FOUND) {
+        /* applied objects are gone (a restored or replaced API server): apply again */
+        krc = KUBE_OK;
+        if (store_begin(st) == ST_OK) {
+            store_res now;
+            if (store_res_get(st, K_CLUSTER, r->id, NULL, &now) == ST_OK) {
+                json_object_del(now.status, "applied_generation");
+                if (store_res_update(st, K_CLUSTER, &now, 0) == ST_OK) store_commit(st);
+                else store_rollback(st);
+                store_res_clear(&now);
+            } else store_rollback(st);
+        }
+        out = 1;
+        goto done;
+    }
     if (cready < cwant || bready < bwant || cready < 0 || bready < 0) {
-        snprintf(err, sizeof err, "%zu objects applied; waiting for pods: controllers %d/%d, brokers %d/%d ready",
-                 nobj, cready < 0 ? 0 : cready, cwant, bready < 0 ? 0 : bready, bwant);
+        snprintf(err, sizeof err, "objects applied; waiting for pods: controllers %d/%d, brokers %d/%d ready",
+                 cready < 0 ? 0 : cready, cwant, bready < 0 ? 0 : bready, bwant);
         int pct = 20 + 70 * ((cready > 0 ? cready : 0) + (bready > 0 ? bready : 0)) / (cwant + bwant > 0 ? cwant + bwant : 1);
         note_progress(st, r->id, "wait for pods", err, pct, "DataPlaneReachable", "True", "Reachable");
         if (store_begin(st) == ST_OK) {
             store_res now;
             if (store_res_get(st, K_CLUSTER, r->id, NULL, &now) == ST_OK) {
                 json_object_set_new(now.status, "brokers_ready", json_integer(bready > 0 ? bready : 0));
+                /* what was applied, so the next look does not apply again */
+                if (now.generation == r->generation)
+                    json_object_set_new(now.status, "applied_generation", json_integer(r->generation));
                 if (store_res_update(st, K_CLUSTER, &now, 0) == ST_OK) store_commit(st);
                 else store_rollback(st);
                 store_res_clear(&now);
@@ -466,8 +494,8 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
         out = 1;
         goto done;
     }
-    snprintf(err, sizeof err, "%zu objects applied; controllers %d/%d and brokers %d/%d ready",
-             nobj, cready, cwant, bready, bwant);
+    snprintf(err, sizeof err, "objects applied; controllers %d/%d and brokers %d/%d ready",
+             cready, cwant, bready, bwant);
     rc = finish_ops(st, r->id, now.generation, "wait for pods", err, started);
     if (rc == ST_OK) {
         char boot[256];
@@ -476,6 +504,7 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
         json_object_set_new(now.status, "observed_generation", json_integer(now.generation));
         json_object_set_new(now.status, "current_operation_id", json_null());
         json_object_set_new(now.status, "brokers_ready", json_integer(bready));
+        json_object_set_new(now.status, "applied_generation", json_integer(now.generation));
         json_object_set_new(now.status, "bootstrap_servers", json_string(boot));
         set_ready(now.status, "True", "PodsReady", err);
         set_condition(now.status, "DataPlaneReachable", "True", "Reachable", "the data plane's API server answers");

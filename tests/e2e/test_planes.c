@@ -226,6 +226,74 @@ START_TEST(a_dead_data_plane_harms_no_one_else)
 }
 END_TEST
 
+static void sim_fault(const ksim *k, const char *json)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "curl -sf -o /dev/null -X POST %s/_sim/faults -H 'Content-Type: application/json' -d '%s'",
+             k->url, json);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static int broker_replicas(const ksim *k, const char *cluster_id)
+{
+    kube_client *c = sim_client(k);
+    char ns[96];
+    snprintf(ns, sizeof ns, "sp-%s", cluster_id);
+    json_t *o = NULL;
+    kube_err e;
+    int n = -1;
+    if (kube_get(c, "apps/v1", "StatefulSet", ns, "kafka-broker", &o, &e) == KUBE_OK)
+        n = (int)json_integer_value(json_object_get(json_object_get(o, "spec"), "replicas"));
+    json_decref(o);
+    kube_client_free(c);
+    return n;
+}
+
+/* Faults from the API server (5xx, 429, latency), changes queued behind a
+ * running create, and a cancelled change: the end state is the spec. */
+START_TEST(faults_changes_and_cancel_end_in_the_right_state)
+{
+    sim_fault(&A, "{\"status\":503,\"count\":6}");
+    char id[64];
+    create(1, id, PA);                                   /* brokers 2 */
+    char path[1400];
+    snprintf(path, sizeof path, "/v1/clusters/%s", id);
+    spresp r = jreq(&S, "PATCH", path, KEY, "{\"brokers\":3}");
+    ck_assert_int_eq(r.status, 202);
+    resp_free(&r);
+    sim_fault(&A, "{\"status\":429,\"count\":3,\"retry_after\":1}");
+    r = jreq(&S, "PATCH", path, KEY, "{\"brokers\":5}");
+    ck_assert_int_eq(r.status, 202);
+    char cancel[1400];
+    snprintf(cancel, sizeof cancel, "%s/cancel", r.op_location);
+    resp_free(&r);
+    r = jreq(&S, "POST", cancel, KEY, NULL);             /* pending or already running: both stop */
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    resp_free(&r);
+    sim_fault(&A, "{\"latency_ms\":30,\"count\":40}");
+    char ids[1][64];
+    snprintf(ids[0], sizeof ids[0], "%s", id);
+    ck_assert(wait_all(ids, 1, false, 60));
+    r = jreq(&S, "GET", path, KEY, NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "brokers")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r.json, "status"), "observed_generation")),
+                     json_integer_value(json_object_get(r.json, "generation")));
+    resp_free(&r);
+    ck_assert_int_eq(broker_replicas(&A, id), 3);
+    /* every operation ended: the create and the scale-out succeeded, the other was cancelled */
+    char ops[256];
+    snprintf(ops, sizeof ops, "/v1/operations?cluster_id=%s", id);
+    r = jreq(&S, "GET", ops, KEY, NULL);
+    size_t i;
+    json_t *op;
+    json_array_foreach(json_object_get(r.json, "items"), i, op) {
+        const char *st = json_string_value(json_object_get(op, "state"));
+        ck_assert_str_eq(st, i == 2 ? "CANCELLED" : "SUCCEEDED");
+    }
+    resp_free(&r);
+}
+END_TEST
+
 Suite *suite_planes(void)
 {
     Suite *s = suite_create("planes");
@@ -235,6 +303,7 @@ Suite *suite_planes(void)
     tcase_add_test(t, twenty_clusters_over_two_data_planes);
     tcase_add_test(t, kill_9_ten_times_while_provisioning_and_deleting);
     tcase_add_test(t, a_dead_data_plane_harms_no_one_else);
+    tcase_add_test(t, faults_changes_and_cancel_end_in_the_right_state);
     suite_add_tcase(s, t);
     return s;
 }

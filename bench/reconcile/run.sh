@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# bench/reconcile — how fast the workers provision clusters on a data plane.
+#
+# For each size (100, then 1,000 clusters) and each worker count (4, 8): a
+# fresh kube-sim with 2 ms added to every Kubernetes request, a fresh
+# streamplane, one data plane; create the clusters as fast as the API takes
+# them, then measure
+#   - seconds until every cluster is RUNNING,
+#   - Kubernetes requests per cluster (kube-sim logs one line per request),
+#   - Kubernetes requests per minute once everything is idle (resync every 30 s),
+#   - peak RSS of streamplane,
+# and print the lower bound  requests/cluster x 2 ms x clusters / workers  beside
+# the measured time, and their ratio. Figures, not a pass/fail test.
+# Env: BENCH_SIZES="100 1000", BENCH_WORKERS="4 8", BENCH_LATENCY_MS=2, BENCH_IDLE_S=30.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[ -x build/streamplane ] && [ -x build/kube-sim ] || make build
+SIZES=${BENCH_SIZES:-100 1000}
+WORKERS=${BENCH_WORKERS:-4 8}
+LAT=${BENCH_LATENCY_MS:-2}
+IDLE=${BENCH_IDLE_S:-30}
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT INT TERM
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+kreqs() { grep -cE '^kube-sim: [A-Z]+ /api' "$1" || true; }
+
+results=()
+for n in $SIZES; do
+  for w in $WORKERS; do
+    run=$tmp/run-$n-$w; mkdir -p "$run"
+    kport=$(free_port); sport=$(free_port)
+    build/kube-sim --listen 127.0.0.1:$kport --token bench-ksim-token-0123 --pod-ready-ms 50 2>"$run/ksim.log" &
+    kpid=$!; pids+=($kpid)
+    STREAMPLANE_ADMIN_TOKEN=bench-admin-token-0123456789 build/streamplane serve --listen 127.0.0.1:$sport \
+      --data-dir "$run/data" --workers $w --rate-limit 0 --resync-seconds 30 --log-level warn 2>"$run/sp.log" &
+    spid=$!; pids+=($spid)
+    API=http://127.0.0.1:$sport; A="Authorization: Bearer bench-admin-token-0123456789"; J='Content-Type: application/json'
+    for _ in $(seq 100); do curl -sf $API/healthz >/dev/null && curl -sf http://127.0.0.1:$kport/healthz >/dev/null && break; sleep 0.05; done
+    curl -sf -X POST http://127.0.0.1:$kport/_sim/faults -H "$J" -d "{\"latency_ms\":$LAT}" >/dev/null
+    curl -sf -X POST $API/v1/data-planes -H "$A" -H "$J" -d "{\"name\":\"sim\",\"capacity\":{\"max_brokers\":100000},\"kubernetes\":{\"server\":\"http://127.0.0.1:$kport\",\"token\":\"bench-ksim-token-0123\"}}" >/dev/null
+    tid=$(curl -sf -X POST $API/v1/tenants -H "$A" -H "$J" -d '{"name":"bench","quotas":{"max_clusters":10000,"max_brokers":100000,"max_storage_gib":100000000}}' | jq -r .id)
+    before=$(kreqs "$run/ksim.log")
+    t0=$(date +%s.%N)
+    # create: one keep-alive curl with --next between requests
+    cfg=$run/create.cfg; : > "$cfg"
+    for i in $(seq 1 $n); do
+      [ $i -gt 1 ] && echo "next" >> "$cfg"
+      printf 'url = "%s/v1/clusters"\nrequest = "POST"\nheader = "%s"\nheader = "%s"\ndata = "{\\"tenant_id\\":\\"%s\\",\\"name\\":\\"c%d\\",\\"kafka_version\\":\\"3.9.1\\",\\"brokers\\":1,\\"storage_gib\\":10}"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' \
+        "$API" "$A" "$J" "$tid" "$i" >> "$cfg"
+    done
+    accepted=$(curl -s -K "$cfg" | grep -c '^202$' || true)
+    t_accept=$(date +%s.%N)
+    # wait until every cluster is RUNNING (page through the list)
+    done_at=""
+    for _ in $(seq 3000); do
+      running=0; tok=""
+      while :; do
+        page=$(curl -sf "$API/v1/clusters?page_size=500${tok:+&page_token=$tok}" -H "$A")
+        running=$((running + $(jq '[.items[] | select(.status.phase=="RUNNING")] | length' <<<"$page")))
+        tok=$(jq -r '.next_page_token // empty' <<<"$page"); [ -n "$tok" ] || break
+      done
+      if [ "$running" -ge "$n" ]; then done_at=$(date +%s.%N); break; fi
+      sleep 0.2
+    done
+    after=$(kreqs "$run/ksim.log")
+    if [ -n "$done_at" ]; then secs=$(echo "$done_at - $t0" | bc -l); else secs=NaN; fi
+    per=$(echo "($after - $before) / $n" | bc -l)
+    # idle: requests in a window after everything settled
+    sleep 2; i0=$(kreqs "$run/ksim.log"); sleep "$IDLE"; i1=$(kreqs "$run/ksim.log")
+    idle_pm=$(echo "($i1 - $i0) * 60 / $IDLE" | bc -l)
+    rss=$(awk '/VmHWM/ {print $2}' /proc/$spid/status)
+    bound=$(echo "$per * $LAT / 1000 * $n / $w" | bc -l)
+    ratio=$( [ "$secs" = NaN ] && echo NaN || echo "$secs / $bound" | bc -l)
+    results+=("$(printf '%6d %7d %8d %10s %10.1f %10.2f %8s %12.0f %10d' $n $w $accepted \
+      "$( [ "$secs" = NaN ] && echo 'not done' || printf '%.2f' "$secs")" "$per" "$bound" \
+      "$( [ "$ratio" = NaN ] && echo '-' || printf '%.1fx' "$ratio")" "$idle_pm" "$rss")")
+    kill $spid $kpid 2>/dev/null || true; wait $spid $kpid 2>/dev/null || true
+  done
+done
+
+echo
+echo "streamplane reconcile benchmark — $(date -u +%FT%TZ)"
+echo "  machine : $(nproc) CPUs (kube-sim, streamplane and curl share them)"
+echo "  kube-sim: +${LAT} ms per request, pods ready 50 ms after creation; 1-broker clusters (1 controller + 1 broker)"
+echo "  bound   : requests/cluster x ${LAT} ms x clusters / workers (what the latency alone costs)"
+echo
+printf '%6s %7s %8s %10s %10s %10s %8s %12s %10s\n' clusters workers accepted "secs" "req/clust" "bound s" ratio "idle req/min" "peak KiB"
+for r in "${results[@]}"; do echo "$r"; done

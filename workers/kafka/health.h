@@ -1,0 +1,60 @@
+/* health.h — Kafka cluster health from metadata (DESIGN.md §5 "Health").
+ *
+ * One Metadata request (all topics) through librdkafka gives the brokers the
+ * cluster lists, the controller id it reports, and leader/replicas/ISR for
+ * every partition: enough to count offline and under-replicated partitions.
+ *
+ * librdkafka clients are costly (a few threads per broker), so handles are
+ * kept in a small pool keyed by the bootstrap string, reused across calls and
+ * evicted least-recently-used beyond max_handles. A handle whose metadata
+ * call fails with a transport-class error (connection refused, timeout, all
+ * brokers down, resolve failure) is dropped, so the next call bootstraps
+ * afresh (a Kubernetes cluster's broker addresses may have changed). */
+#ifndef SP_KAFKA_HEALTH_H
+#define SP_KAFKA_HEALTH_H
+
+#include <stddef.h>
+
+#define KAFKA_HEALTH_MAX_BROKER_IDS 128
+
+typedef struct kafka_health {
+    int brokers_expected;       /* filled by the caller before, or 0 (kept as is) */
+    int brokers_listed;         /* brokers in metadata (may exceed nbroker_ids) */
+    int broker_ids[KAFKA_HEALTH_MAX_BROKER_IDS]; int nbroker_ids;  /* ascending */
+    int controller_id;          /* as metadata reports it (in KRaft: a random broker,
+                                   not the quorum leader); -1 if none */
+    int topics, partitions;     /* internal topics included */
+    int offline_partitions;     /* leader -1 */
+    int under_replicated;       /* has a leader, and isr count < replica count */
+    char detail[256];           /* a sentence for a person:
+                                   "3/3 brokers, 0 offline, 2 under-replicated partitions" */
+} kafka_health;
+
+typedef struct kafka_pool kafka_pool;   /* bounded cache of librdkafka handles keyed by bootstrap string */
+
+/* max_handles < 1 is taken as 1. NULL if out of memory. Thread-safe. */
+kafka_pool *kafka_pool_new(int max_handles);
+/* Destroys every cached handle and waits for its threads (rd_kafka_destroy).
+ * No kafka_health_read on this pool may be running or start afterwards. */
+void kafka_pool_free(kafka_pool *p);
+/* Handles cached now. */
+int kafka_pool_size(kafka_pool *p);
+/* Handles created since kafka_pool_new (reuse shows as this not growing). */
+long kafka_pool_handles_created(kafka_pool *p);
+
+/* Reads metadata (all topics) through a cached handle within timeout_ms
+ * (plus a little for creating or dropping a handle). 0 ok, -1 with err
+ * (librdkafka's words). out->brokers_expected is kept; everything else in
+ * *out is overwritten, on failure too (zeroes, controller_id -1). */
+int kafka_health_read(kafka_pool *p, const char *bootstrap, int timeout_ms,
+                      kafka_health *out, char *err, size_t errlen);
+
+/* The counting step alone, over metadata librdkafka returned (or a test
+ * built) and the controller id it reported (librdkafka 2.0.2 keeps that
+ * outside rd_kafka_metadata_t: rd_kafka_controllerid()). Fills *out as
+ * kafka_health_read does on success. */
+struct rd_kafka_metadata;
+void kafka_health_from_metadata(const struct rd_kafka_metadata *md, int controller_id,
+                                kafka_health *out);
+
+#endif
