@@ -279,20 +279,21 @@ static void pod_delete(kstore *s, kobj *p)
     p->timer_ms = 0;
 }
 
-/* Highest ordinal among this set's pods, or -1. */
+/* Highest ordinal among this set's pods, or -1. Pods only exist below the
+ * most replicas the set ever asked for (remembered in its side state), so
+ * probing those names through the index is enough: no scan of every pod. */
 static long highest_pod(ksim *k, stsview *v)
 {
-    long hi = -1;
-    kobj **pods;
-    size_t n = store_select(&k->store, &KRES_PODS, v->ns, &pods);
-    for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(v->name);
-        if (strncmp(pods[i]->name, v->name, l) || pods[i]->name[l] != '-') continue;
-        long ord = strtol(pods[i]->name + l + 1, NULL, 10);
-        if (sts_pod(k, v, ord) == pods[i] && ord > hi) hi = ord;
+    kobj *sts = store_find(&k->store, &KRES_STATEFULSETS, v->ns, v->name);
+    long most = v->replicas;
+    if (sts) {
+        long seen = (long)json_integer_value(json_object_get(side(sts), "most_replicas"));
+        if (seen > most) most = seen;
+        json_object_set_new(side(sts), "most_replicas", json_integer(most));
     }
-    free(pods);
-    return hi;
+    for (long ord = most; ord >= 0; ord--)
+        if (sts_pod(k, v, ord)) return ord;
+    return -1;
 }
 
 static void sts_scale(ksim *k, stsview *v)
@@ -365,7 +366,17 @@ static void sts_status(ksim *k, stsview *v)
 static void statefulset_tick(ksim *k, kobj *sts)
 {
     char rev[300], hash[16];
-    json_hash(jget(sts->obj, "spec.template"), hash);
+    /* the template's hash, remembered per resourceVersion: dumping every
+     * template on every tick dominates at a thousand StatefulSets */
+    const char *srv = jstr_at(sts->obj, "metadata.resourceVersion") ?: "";
+    const char *hrv = json_string_value(json_object_get(side(sts), "hash_rv"));
+    const char *hv = json_string_value(json_object_get(side(sts), "hash"));
+    if (hrv && hv && !strcmp(hrv, srv)) snprintf(hash, sizeof hash, "%s", hv);
+    else {
+        json_hash(jget(sts->obj, "spec.template"), hash);
+        json_object_set_new(side(sts), "hash_rv", json_string(srv));
+        json_object_set_new(side(sts), "hash", json_string(hash));
+    }
     snprintf(rev, sizeof rev, "%s-%s", sts->name, hash);
     json_t *revs = json_object_get(side(sts), "revisions");
     if (!revs) json_object_set_new(side(sts), "revisions", revs = json_object());

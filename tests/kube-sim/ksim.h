@@ -47,12 +47,15 @@ typedef struct kobj {
     json_t *obj;            /* the full object, kind and apiVersion included */
     long long timer_ms;     /* controller timer (pod ready, resize done…); 0 none */
     json_t *side;           /* controller-private state, never served */
+    struct kobj *hnext;     /* chain in the store's (kind, namespace, name) index */
 } kobj;
 
 typedef struct kstore {
     pthread_mutex_t mu;     /* one lock over everything below */
     kobj **v;
     size_t n, cap;
+    kobj **index;           /* hash of (kind, namespace, name): lookups stay O(1) at 20k objects */
+    size_t nindex;
     unsigned long long rv;  /* global resourceVersion counter */
     unsigned long long uid_seq;
     /* continue tokens handed out by lists: a small ring */

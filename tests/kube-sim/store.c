@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 void store_init(kstore *s)
@@ -31,6 +32,7 @@ void store_free(kstore *s)
 {
     for (size_t i = 0; i < s->n; i++) obj_free(s->v[i]);
     free(s->v);
+    free(s->index);
     for (size_t i = 0; i < sizeof s->tokens / sizeof s->tokens[0]; i++) {
         free(s->tokens[i].ns);
         free(s->tokens[i].name);
@@ -41,12 +43,51 @@ void store_free(kstore *s)
 void store_lock(kstore *s) { pthread_mutex_lock(&s->mu); }
 void store_unlock(kstore *s) { pthread_mutex_unlock(&s->mu); }
 
+static size_t key_hash(const kres *r, const char *ns, const char *name)
+{
+    size_t h = (size_t)(uintptr_t)r * 2654435761u;
+    for (const char *p = ns ? ns : ""; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    h = (h ^ '/') * 16777619u;
+    for (const char *p = name; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    return h;
+}
+
+static void index_add(kstore *s, kobj *o)
+{
+    if (s->n + 1 > s->nindex) {                 /* grow and rehash */
+        size_t n = s->nindex ? s->nindex * 2 : 1024;
+        kobj **nb = calloc(n, sizeof *nb);
+        if (!nb) abort();
+        for (size_t b = 0; b < s->nindex; b++)
+            for (kobj *x = s->index[b], *next; x; x = next) {
+                next = x->hnext;
+                size_t h = key_hash(x->res, x->ns, x->name) % n;
+                x->hnext = nb[h];
+                nb[h] = x;
+            }
+        free(s->index);
+        s->index = nb;
+        s->nindex = n;
+    }
+    size_t h = key_hash(o->res, o->ns, o->name) % s->nindex;
+    o->hnext = s->index[h];
+    s->index[h] = o;
+}
+
+static void index_remove(kstore *s, kobj *o)
+{
+    if (!s->nindex) return;
+    kobj **pp = &s->index[key_hash(o->res, o->ns, o->name) % s->nindex];
+    while (*pp && *pp != o) pp = &(*pp)->hnext;
+    if (*pp) *pp = o->hnext;
+}
+
 kobj *store_find(kstore *s, const kres *r, const char *ns, const char *name)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        kobj *o = s->v[i];
-        if (o->res == r && strcmp(o->ns, ns ? ns : "") == 0 && strcmp(o->name, name) == 0) return o;
-    }
+    if (!s->nindex) return NULL;
+    const char *n_s = ns ? ns : "";
+    for (kobj *o = s->index[key_hash(r, ns, name) % s->nindex]; o; o = o->hnext)
+        if (o->res == r && strcmp(o->ns, n_s) == 0 && strcmp(o->name, name) == 0) return o;
     return NULL;
 }
 
@@ -95,6 +136,7 @@ kobj *store_insert(kstore *s, const kres *r, const char *ns, const char *name, j
     if (r->has_gen) json_object_set_new(m, "generation", json_integer(1));
     else json_object_del(m, "generation");
     set_rv(s, obj);
+    index_add(s, o);
     s->v[s->n++] = o;
     return o;
 }
@@ -124,6 +166,7 @@ bool store_replace(kstore *s, kobj *o, json_t *obj)
 
 void store_remove(kstore *s, kobj *o)
 {
+    index_remove(s, o);
     for (size_t i = 0; i < s->n; i++)
         if (s->v[i] == o) {
             memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof *s->v);
