@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "api.h"
 #include "../store/store.h"
+#include "../common/conditions.h"
 #include "../workers/kube/render.h"
 #include "../workers/kube/yamlout.h"
 
@@ -323,27 +324,6 @@ static void answer(api_resp *w, int code, store_res *r, const char *op)
     api_json(w, code, cluster_json(r));
 }
 
-static void set_condition(json_t *status, const char *type, const char *st, const char *reason,
-                          const char *msg)
-{
-    char now[SP_TS_MAX];
-    sp_now_rfc3339(now);
-    json_t *conds = json_object_get(status, "conditions");
-    if (!json_is_array(conds)) { conds = json_array(); json_object_set_new(status, "conditions", conds); }
-    size_t i; json_t *c;
-    json_array_foreach(conds, i, c)
-        if (strcmp(json_string_value(json_object_get(c, "type")), type) == 0) {
-            const char *old = json_string_value(json_object_get(c, "status"));
-            if (!old || strcmp(old, st) != 0) json_object_set_new(c, "last_transition_time", json_string(now));
-            json_object_set_new(c, "status", json_string(st));
-            json_object_set_new(c, "reason", json_string(reason));
-            json_object_set_new(c, "message", json_string(msg));
-            return;
-        }
-    json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "status", st,
-                                           "reason", reason, "message", msg, "last_transition_time", now));
-}
-
 /* Records an operation for the cluster (its id into op_id) and points
  * status at the current one: the oldest still pending or running. */
 static int add_operation(api_req *rq, store_res *r, const char *type, json_t *changes, json_t *before,
@@ -493,7 +473,7 @@ void api_cluster_create(api_req *rq, api_resp *w)
     json_object_set_new(r.status, "bootstrap_servers", json_null());
     json_object_set_new(r.status, "data_plane_id", dp ? json_string(dp) : json_null());
     json_object_set_new(r.status, "target", json_string(dp ? "data_plane" : "manifests"));
-    set_condition(r.status, "Ready", "False", "Provisioning", "waiting for a worker to provision the cluster");
+    condition_set(r.status, "Ready", "False", "Provisioning", "waiting for a worker to provision the cluster");
     sp_now_rfc3339(r.created_at);
     /* the operation first, so the cluster row is written once, complete */
     char op[SP_ID_MAX] = "";
@@ -670,7 +650,7 @@ void api_cluster_delete(api_req *rq, api_resp *w)
     }
     int rc = store_op_supersede_active(rq->env->store, r.id, "superseded by a delete of the cluster");
     snprintf(r.phase, sizeof r.phase, "DELETING");
-    set_condition(r.status, "Ready", "False", "Deleting", "the cluster is being deleted");
+    condition_set(r.status, "Ready", "False", "Deleting", "the cluster is being deleted");
     char op[SP_ID_MAX] = "";
     if (rc == ST_OK) rc = add_operation(rq, &r, "DELETE", json_object(), NULL, op);
     if (rc == ST_OK) rc = store_res_update(rq->env->store, K_CLUSTER, &r, expect);

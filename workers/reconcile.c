@@ -24,6 +24,7 @@
 #include "kube/client.h"
 #include "kube/probe.h"
 #include "../common/util.h"
+#include "../common/conditions.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -94,30 +95,9 @@ static int write_manifests(const char *root, const char *id, const json_t *objs,
     return 0;
 }
 
-static void set_condition(json_t *status, const char *type, const char *st, const char *reason, const char *msg)
-{
-    char now[SP_TS_MAX];
-    sp_now_rfc3339(now);
-    json_t *conds = json_object_get(status, "conditions");
-    if (!json_is_array(conds)) { conds = json_array(); json_object_set_new(status, "conditions", conds); }
-    size_t i;
-    json_t *c;
-    json_array_foreach(conds, i, c)
-        if (strcmp(json_string_value(json_object_get(c, "type")), type) == 0) {
-            const char *old = json_string_value(json_object_get(c, "status"));
-            if (!old || strcmp(old, st) != 0) json_object_set_new(c, "last_transition_time", json_string(now));
-            json_object_set_new(c, "status", json_string(st));
-            json_object_set_new(c, "reason", json_string(reason));
-            json_object_set_new(c, "message", json_string(msg));
-            return;
-        }
-    json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "status", st, "reason",
-                                           reason, "message", msg, "last_transition_time", now));
-}
-
 static void set_ready(json_t *status, const char *st, const char *reason, const char *msg)
 {
-    set_condition(status, "Ready", st, reason, msg);
+    condition_set(status, "Ready", st, reason, msg);
 }
 
 /* Marks the cluster's active operations up to generation gen as succeeded
@@ -171,7 +151,7 @@ static int note_progress(store_t *st, const char *cluster_id, const char *step, 
     if (rc == ST_OK && cond) {
         store_res r;
         if ((rc = store_res_get(st, K_CLUSTER, cluster_id, NULL, &r)) == ST_OK) {
-            set_condition(r.status, cond, cond_status, cond_reason, msg);
+            condition_set(r.status, cond, cond_status, cond_reason, msg);
             rc = store_res_update(st, K_CLUSTER, &r, 0);
             store_res_clear(&r);
         }
@@ -507,8 +487,8 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
         json_object_set_new(now.status, "applied_generation", json_integer(now.generation));
         json_object_set_new(now.status, "bootstrap_servers", json_string(boot));
         set_ready(now.status, "True", "PodsReady", err);
-        set_condition(now.status, "DataPlaneReachable", "True", "Reachable", "the data plane's API server answers");
-        set_condition(now.status, "KafkaReady", "Unknown", "NotChecked",
+        condition_set(now.status, "DataPlaneReachable", "True", "Reachable", "the data plane's API server answers");
+        condition_set(now.status, "KafkaReady", "Unknown", "NotChecked",
                       "Kafka metadata is not read yet; the health checks come with the workers issue");
         rc = store_res_update(st, K_CLUSTER, &now, 0);
     }

@@ -48,6 +48,8 @@ typedef struct kobj {
     long long timer_ms;     /* controller timer (pod ready, resize done…); 0 none */
     json_t *side;           /* controller-private state, never served */
     struct kobj *hnext;     /* chain in the store's (kind, namespace, name) index */
+    struct kobj *unext;     /* chain in the store's uid index */
+    char uid[40];           /* metadata.uid, fixed at creation */
 } kobj;
 
 typedef struct kstore {
@@ -56,6 +58,7 @@ typedef struct kstore {
     size_t n, cap;
     kobj **index;           /* hash of (kind, namespace, name): lookups stay O(1) at 20k objects */
     size_t nindex;
+    kobj **uindex;          /* hash of uid (garbage collection asks for owners by uid) */
     unsigned long long rv;  /* global resourceVersion counter */
     unsigned long long uid_seq;
     /* continue tokens handed out by lists: a small ring */

@@ -43,6 +43,13 @@ void store_free(kstore *s)
 void store_lock(kstore *s) { pthread_mutex_lock(&s->mu); }
 void store_unlock(kstore *s) { pthread_mutex_unlock(&s->mu); }
 
+static size_t uid_hash(const char *uid)
+{
+    size_t h = 2166136261u;
+    for (const char *p = uid; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    return h;
+}
+
 static size_t key_hash(const kres *r, const char *ns, const char *name)
 {
     size_t h = (size_t)(uintptr_t)r * 2654435761u;
@@ -65,13 +72,27 @@ static void index_add(kstore *s, kobj *o)
                 x->hnext = nb[h];
                 nb[h] = x;
             }
+        kobj **ub = calloc(n, sizeof *ub);
+        if (!ub) abort();
+        for (size_t b = 0; b < s->nindex; b++)
+            for (kobj *x = s->uindex[b], *next; x; x = next) {
+                next = x->unext;
+                size_t h = uid_hash(x->uid) % n;
+                x->unext = ub[h];
+                ub[h] = x;
+            }
         free(s->index);
+        free(s->uindex);
         s->index = nb;
+        s->uindex = ub;
         s->nindex = n;
     }
     size_t h = key_hash(o->res, o->ns, o->name) % s->nindex;
     o->hnext = s->index[h];
     s->index[h] = o;
+    h = uid_hash(o->uid) % s->nindex;
+    o->unext = s->uindex[h];
+    s->uindex[h] = o;
 }
 
 static void index_remove(kstore *s, kobj *o)
@@ -80,6 +101,9 @@ static void index_remove(kstore *s, kobj *o)
     kobj **pp = &s->index[key_hash(o->res, o->ns, o->name) % s->nindex];
     while (*pp && *pp != o) pp = &(*pp)->hnext;
     if (*pp) *pp = o->hnext;
+    pp = &s->uindex[uid_hash(o->uid) % s->nindex];
+    while (*pp && *pp != o) pp = &(*pp)->unext;
+    if (*pp) *pp = o->unext;
 }
 
 kobj *store_find(kstore *s, const kres *r, const char *ns, const char *name)
@@ -93,10 +117,9 @@ kobj *store_find(kstore *s, const kres *r, const char *ns, const char *name)
 
 kobj *store_find_uid(kstore *s, const char *uid)
 {
-    for (size_t i = 0; uid && i < s->n; i++) {
-        const char *u = jstr_at(s->v[i]->obj, "metadata.uid");
-        if (u && strcmp(u, uid) == 0) return s->v[i];
-    }
+    if (!uid || !s->nindex) return NULL;
+    for (kobj *o = s->uindex[uid_hash(uid) % s->nindex]; o; o = o->unext)
+        if (strcmp(o->uid, uid) == 0) return o;
     return NULL;
 }
 
@@ -129,6 +152,7 @@ kobj *store_insert(kstore *s, const kres *r, const char *ns, const char *name, j
              (unsigned long long)q);
     rfc3339_now(ts);
     json_object_set_new(m, "uid", json_string(uid));
+    snprintf(o->uid, sizeof o->uid, "%s", uid);
     json_object_set_new(m, "creationTimestamp", json_string(ts));
     json_object_set_new(m, "name", json_string(name));
     if (r->namespaced) json_object_set_new(m, "namespace", json_string(ns));
