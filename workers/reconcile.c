@@ -124,16 +124,20 @@ static int finish_ops(store_t *st, const char *cluster_id, int64_t gen, const ch
     return rc;
 }
 
-/* Shows what the work is waiting for on the cluster's oldest active
- * operation (RUNNING from now on), and the given condition on the cluster. */
-static int note_progress(store_t *st, const char *cluster_id, const char *step, const char *msg, int percent,
-                         const char *cond, const char *cond_status, const char *cond_reason)
+/* In one transaction: shows what the work is waiting for on the cluster's
+ * oldest active operation (RUNNING from now on; step NULL leaves it alone),
+ * sets the given condition on the cluster, and merges fields (consumed; a
+ * null value deletes the key) into its status when the cluster is still
+ * at generation gen (0: whatever it is). */
+static int record_progress(store_t *st, const char *cluster_id, const char *step, const char *msg, int percent,
+                           const char *cond, const char *cond_status, const char *cond_reason,
+                           json_t *fields, int64_t gen)
 {
-    if (store_begin(st) != ST_OK) return -1;
+    if (store_begin(st) != ST_OK) { json_decref(fields); return -1; }
     char cur[SP_ID_MAX];
-    int rc = store_op_current(st, cluster_id, cur);
+    int rc = step ? store_op_current(st, cluster_id, cur) : ST_OK;
     store_op o;
-    if (rc == ST_OK && cur[0] && (rc = store_op_get(st, cur, NULL, &o)) == ST_OK) {
+    if (step && rc == ST_OK && cur[0] && (rc = store_op_get(st, cur, NULL, &o)) == ST_OK) {
         char now[SP_TS_MAX];
         sp_now_rfc3339(now);
         json_t *last = json_array_get(o.steps, json_array_size(o.steps) - 1);
@@ -148,16 +152,30 @@ static int note_progress(store_t *st, const char *cluster_id, const char *step, 
         rc = store_op_update(st, &o);
         store_op_clear(&o);
     }
-    if (rc == ST_OK && cond) {
+    if (rc == ST_OK && (cond || fields)) {
         store_res r;
         if ((rc = store_res_get(st, K_CLUSTER, cluster_id, NULL, &r)) == ST_OK) {
-            condition_set(r.status, cond, cond_status, cond_reason, msg);
+            if (cond) condition_set(r.status, cond, cond_status, cond_reason, msg);
+            const char *k;
+            json_t *v;
+            if (fields && (!gen || r.generation == gen))
+                json_object_foreach(fields, k, v) {
+                    if (json_is_null(v)) json_object_del(r.status, k);
+                    else json_object_set(r.status, k, v);
+                }
             rc = store_res_update(st, K_CLUSTER, &r, 0);
             store_res_clear(&r);
         }
     }
+    json_decref(fields);
     if (rc != ST_OK) { store_rollback(st); return -1; }
     return store_commit(st) == ST_OK ? 0 : -1;
+}
+
+static int note_progress(store_t *st, const char *cluster_id, const char *step, const char *msg, int percent,
+                         const char *cond, const char *cond_status, const char *cond_reason)
+{
+    return record_progress(st, cluster_id, step, msg, percent, cond, cond_status, cond_reason, NULL, 0);
 }
 
 static int reconcile_manifests(reconciler *rc_, store_res *r)
@@ -432,15 +450,7 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
     if (krc == KUBE_NOT_FOUND) {
         /* applied objects are gone (a restored or replaced API server): apply again */
         krc = KUBE_OK;
-        if (store_begin(st) == ST_OK) {
-            store_res now;
-            if (store_res_get(st, K_CLUSTER, r->id, NULL, &now) == ST_OK) {
-                json_object_del(now.status, "applied_generation");
-                if (store_res_update(st, K_CLUSTER, &now, 0) == ST_OK) store_commit(st);
-                else store_rollback(st);
-                store_res_clear(&now);
-            } else store_rollback(st);
-        }
+        record_progress(st, r->id, NULL, NULL, 0, NULL, NULL, NULL, json_pack("{s:n}", "applied_generation"), 0);
         out = 1;
         goto done;
     }
@@ -448,19 +458,12 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
         snprintf(err, sizeof err, "objects applied; waiting for pods: controllers %d/%d, brokers %d/%d ready",
                  cready < 0 ? 0 : cready, cwant, bready < 0 ? 0 : bready, bwant);
         int pct = 20 + 70 * ((cready > 0 ? cready : 0) + (bready > 0 ? bready : 0)) / (cwant + bwant > 0 ? cwant + bwant : 1);
-        note_progress(st, r->id, "wait for pods", err, pct, "DataPlaneReachable", "True", "Reachable");
-        if (store_begin(st) == ST_OK) {
-            store_res now;
-            if (store_res_get(st, K_CLUSTER, r->id, NULL, &now) == ST_OK) {
-                json_object_set_new(now.status, "brokers_ready", json_integer(bready > 0 ? bready : 0));
-                /* what was applied, so the next look does not apply again */
-                if (now.generation == r->generation)
-                    json_object_set_new(now.status, "applied_generation", json_integer(r->generation));
-                if (store_res_update(st, K_CLUSTER, &now, 0) == ST_OK) store_commit(st);
-                else store_rollback(st);
-                store_res_clear(&now);
-            } else store_rollback(st);
-        }
+        /* one transaction: the step, the condition, the ready count, and what
+         * was applied (so the next look does not apply again) */
+        record_progress(st, r->id, "wait for pods", err, pct, "DataPlaneReachable", "True", "Reachable",
+                        json_pack("{s:i, s:I}", "brokers_ready", bready > 0 ? bready : 0,
+                                  "applied_generation", (json_int_t)r->generation),
+                        r->generation);
         out = 300;
         goto done;
     }
