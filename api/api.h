@@ -35,6 +35,9 @@ typedef struct api_env {
     /* Checks a data plane's API server can be reached with its credentials
      * (workers/kube/probe.c); NULL skips the check. */
     int (*probe_plane)(const json_t *kubernetes, int timeout_ms, char *err, size_t errlen);
+    /* librdkafka clients for live health readings (workers/kafka/health.h);
+     * NULL answers from the last stored reading only. */
+    struct kafka_pool *kafka;
 } api_env;
 
 #define API_MAX_QUERY 16
@@ -170,6 +173,7 @@ void api_cluster_put(api_req *, api_resp *);
 void api_cluster_patch(api_req *, api_resp *);
 void api_cluster_delete(api_req *, api_resp *);
 void api_cluster_manifests(api_req *, api_resp *);
+void api_cluster_health(api_req *, api_resp *);
 
 void api_op_list(api_req *, api_resp *);
 void api_op_get(api_req *, api_resp *);

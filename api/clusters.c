@@ -14,6 +14,7 @@
 #include "../common/conditions.h"
 #include "../workers/kube/render.h"
 #include "../workers/kube/yamlout.h"
+#include "../workers/cluster_health.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -739,4 +740,72 @@ void api_cluster_manifests(api_req *rq, api_resp *w)
         return;
     }
     api_json(w, 200, json_pack("{s:o}", "items", objs));
+}
+
+static const json_t *condition_get(const json_t *status, const char *type)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(status, "conditions"), i, c) {
+        const char *t = json_string_value(json_object_get(c, "type"));
+        if (t && strcmp(t, type) == 0) return c;
+    }
+    return NULL;
+}
+
+/* A live reading of the cluster's Kafka health within timeout_ms (default
+ * 2000), or, when Kafka cannot be read, the last stored reading marked
+ * stale with the reason. Reads only: nothing is written. */
+void api_cluster_health(api_req *rq, api_resp *w)
+{
+    long timeout = 2000;
+    const char *t = api_query(rq, "timeout_ms");
+    if (t) {
+        char *end;
+        timeout = strtol(t, &end, 10);
+        if (!*t || *end || timeout < 100 || timeout > 10000) {
+            api_problem(w, 400, "bad-timeout", "timeout_ms must be an integer from 100 to 10000");
+            return;
+        }
+    }
+    store_res r;
+    if (!load(rq, w, &r)) return;
+    store_res dp = {0};
+    bool have_dp = r.data_plane_id[0] &&
+                   store_res_get(rq->env->store, K_DATA_PLANE, r.data_plane_id, NULL, &dp) == ST_OK;
+    const char *why = NULL;
+    const char *route = health_route(r.status, have_dp ? dp.spec : NULL, &why);
+    health_verdict hv = {0};
+    json_t *live = route && rq->env->kafka
+                       ? health_check(rq->env->kafka, route, (int)r.brokers, (int)timeout, &hv) : NULL;
+    if (route && !rq->env->kafka) why = "this server was started without a Kafka client";
+    json_t *body;
+    if (live && hv.reachable) {
+        body = live;
+        json_object_set_new(body, "source", json_string("live"));
+        json_object_set_new(body, "stale", json_false());
+        json_object_set_new(body, "healthy", json_boolean(hv.healthy));
+        json_object_set_new(body, "reason", json_string(hv.reason));
+        json_object_set_new(body, "message", json_string(hv.message));
+        json_object_set_new(body, "live_error", json_null());
+    } else {
+        const json_t *last = json_object_get(r.status, "health");
+        body = last ? json_deep_copy(last) : json_object();
+        const json_t *kc = condition_get(r.status, "KafkaReady");
+        json_object_set_new(body, "source", json_string(last ? "last_check" : "none"));
+        json_object_set_new(body, "stale", json_true());
+        if (last) {
+            const char *cs = json_string_value(json_object_get(kc, "status"));
+            json_object_set_new(body, "healthy", json_boolean(cs && strcmp(cs, "True") == 0));
+            json_object_set(body, "reason", json_object_get(kc, "reason"));
+            json_object_set(body, "message", json_object_get(kc, "message"));
+        }
+        json_object_set_new(body, "live_error", json_string(live ? hv.message : why));
+        json_decref(live);
+    }
+    json_object_set_new(body, "cluster_id", json_string(r.id));
+    json_object_set_new(body, "phase", json_string(r.phase));
+    if (have_dp) store_res_clear(&dp);
+    store_res_clear(&r);
+    api_json(w, 200, body);
 }

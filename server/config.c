@@ -15,6 +15,10 @@ void config_defaults(config *c)
     snprintf(c->data_dir, sizeof c->data_dir, "./data");
     c->workers = 4;
     c->resync_seconds = 300;
+    c->health_seconds = 30;
+    c->health_concurrency = 0;      /* 0: half the workers, at least 1 */
+    c->kafka_timeout_ms = 5000;
+    c->kafka_clients = 64;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     c->http_threads = n > 2 ? (int)n : 2;
     snprintf(c->log_level, sizeof c->log_level, "info");
@@ -39,6 +43,13 @@ void config_usage(FILE *out)
         "                          0 records changes without acting on them\n"
         "  --resync-seconds N      wake every cluster this      STREAMPLANE_RESYNC_SECONDS (300)\n"
         "                          often, 0 = only on changes\n"
+        "  --health-seconds N      check a settled cluster's    STREAMPLANE_HEALTH_SECONDS (30)\n"
+        "                          Kafka this often (10% jitter), 0 = never\n"
+        "  --health-concurrency N  health checks at once        STREAMPLANE_HEALTH_CONCURRENCY\n"
+        "                          (half the workers, at least 1)\n"
+        "  --kafka-timeout-ms N    one Kafka metadata read      STREAMPLANE_KAFKA_TIMEOUT_MS (5000)\n"
+        "  --kafka-clients N       librdkafka clients kept,     STREAMPLANE_KAFKA_CLIENTS (64)\n"
+        "                          least recently used go first\n"
         "  --http-threads N        HTTP threads                 STREAMPLANE_HTTP_THREADS (CPUs, at least 2)\n"
         "  --log-format json|text  log lines as JSON or text    STREAMPLANE_LOG_FORMAT (json)\n"
         "  --log-level LEVEL       debug|info|warn|error        STREAMPLANE_LOG_LEVEL (info)\n"
@@ -57,6 +68,18 @@ void config_usage(FILE *out)
         "  STREAMPLANE_MASTER_KEY   64 hex chars or base64 of 32 bytes: encrypts data-plane credentials;\n"
         "                           generated into DATA_DIR/master.key (0600) when unset\n",
         out);
+}
+
+static int int_opt(const char *name, const char *v, long lo, long hi, int *dst)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < lo || n > hi) {
+        fprintf(stderr, "streamplane: --%s wants an integer from %ld to %ld, got '%s'\n", name, lo, hi, v);
+        return -1;
+    }
+    *dst = (int)n;
+    return 0;
 }
 
 static int set(config *c, const char *name, const char *v)
@@ -87,6 +110,14 @@ static int set(config *c, const char *name, const char *v)
             return -1;
         }
         c->resync_seconds = (int)n;
+    } else if (strcmp(name, "health-seconds") == 0) {
+        return int_opt(name, v, 0, 86400, &c->health_seconds);
+    } else if (strcmp(name, "health-concurrency") == 0) {
+        return int_opt(name, v, 1, 1024, &c->health_concurrency);
+    } else if (strcmp(name, "kafka-timeout-ms") == 0) {
+        return int_opt(name, v, 100, 120000, &c->kafka_timeout_ms);
+    } else if (strcmp(name, "kafka-clients") == 0) {
+        return int_opt(name, v, 1, 4096, &c->kafka_clients);
     } else if (strcmp(name, "rate-limit") == 0) {
         double r = strtod(v, &end);
         if (!*v || *end || r < 0 || r > 1e6) {
@@ -121,7 +152,9 @@ static int set(config *c, const char *name, const char *v)
 static const struct option OPTS[] = {
     {"listen", required_argument, 0, 0},      {"data-dir", required_argument, 0, 0},
     {"workers", required_argument, 0, 0},     {"http-threads", required_argument, 0, 0},
-    {"resync-seconds", required_argument, 0, 0},
+    {"resync-seconds", required_argument, 0, 0},  {"health-seconds", required_argument, 0, 0},
+    {"health-concurrency", required_argument, 0, 0}, {"kafka-timeout-ms", required_argument, 0, 0},
+    {"kafka-clients", required_argument, 0, 0},
     {"log-format", required_argument, 0, 0},  {"log-level", required_argument, 0, 0},
     {"max-body-bytes", required_argument, 0, 0}, {"rate-limit", required_argument, 0, 0},
     {"rate-burst", required_argument, 0, 0},  {"sync", required_argument, 0, 0},

@@ -184,14 +184,27 @@ static int cmd_serve(int argc, char **argv)
     reconciler_init(&rec);
     s.env.probe_plane = kube_probe;
     snprintf(rec.manifests_dir, sizeof rec.manifests_dir, "%s/manifests", s.cfg.data_dir);
+    /* one cache of librdkafka clients for the workers and the health endpoint */
+    kafka_pool *kafka = kafka_pool_new(s.cfg.kafka_clients);
+    rec.kafka = kafka;
+    rec.kafka_timeout_ms = s.cfg.kafka_timeout_ms;
+    rec.health_interval_ms = s.cfg.health_seconds * 1000;
+    rec.health_slots = s.cfg.health_concurrency > 0 ? s.cfg.health_concurrency
+                                                    : (s.cfg.workers / 2 > 0 ? s.cfg.workers / 2 : 1);
+    s.env.kafka = kafka;
     worker_pool *pool = NULL;
     if (s.cfg.workers > 0) {
-        store_clusters_with_active_ops(s.env.store, wake_cluster, s.env.queue);
+        /* unfinished work first; with health checks on, every cluster */
+        if (rec.health_interval_ms > 0) store_cluster_ids(s.env.store, wake_cluster, s.env.queue);
+        else store_clusters_with_active_ops(s.env.store, wake_cluster, s.env.queue);
         pool = pool_start(s.cfg.workers, s.env.queue, cluster_reconcile, &rec);
         if (pool) pool_set_resync(pool, (int64_t)s.cfg.resync_seconds * 1000, resync_all, &s);
     }
     if (server_start(&s) != 0) {
         server_stop(&s);
+        queue_shutdown(s.env.queue);
+        pool_stop(pool);
+        kafka_pool_free(kafka);
         queue_free(s.env.queue);
         store_close(s.env.store);
         return 1;
@@ -206,6 +219,7 @@ static int cmd_serve(int argc, char **argv)
     server_stop(&s);
     queue_shutdown(s.env.queue);
     pool_stop(pool);
+    kafka_pool_free(kafka);
     queue_free(s.env.queue);
     store_close(s.env.store);
     sp_wipe(s.env.master_key, sizeof s.env.master_key);

@@ -36,6 +36,7 @@ static const route ROUTES[] = {
     {"PATCH", "/v1/clusters/{cluster_id}", api_cluster_patch, AUTH_ANY, BODY_MERGE, true},
     {"DELETE", "/v1/clusters/{cluster_id}", api_cluster_delete, AUTH_ANY, BODY_NONE, true},
     {"GET", "/v1/clusters/{cluster_id}/manifests", api_cluster_manifests, AUTH_ANY, BODY_NONE, true},
+    {"GET", "/v1/clusters/{cluster_id}/health", api_cluster_health, AUTH_ANY, BODY_NONE, true},
 
     {"GET", "/v1/operations", api_op_list, AUTH_ANY, BODY_NONE, true},
     {"GET", "/v1/operations/{operation_id}", api_op_get, AUTH_ANY, BODY_NONE, true},

@@ -14,7 +14,11 @@ typedef struct config {
     char listen[300];            /* HOST:PORT */
     char data_dir[1024];
     int workers;
-    int resync_seconds;          /* wake every cluster this often; 0 = never */
+    int resync_seconds;
+    int health_seconds;          /* Kafka check of a settled cluster; 0 = never */
+    int health_concurrency;      /* 0: half the workers, at least 1 */
+    int kafka_timeout_ms;        /* one metadata read */
+    int kafka_clients;           /* librdkafka handles kept */
     int http_threads;
     bool log_text;
     char log_level[8];

@@ -58,6 +58,7 @@ run_suite() {  # run_suite BUILD_DIR LABEL
   stage "renderer ($label)" count_check "$b/render_tests"
   [ -x "$b/kube_sim_tests" ] && stage "kube-sim ($label)" count_check "$b/kube_sim_tests"
   [ -x "$b/kafka_tests" ] && stage "kafka health ($label)" count_check "$b/kafka_tests"
+  [ -x "$b/kafka_sim_tests" ] && stage "kafka-sim ($label)" count_check "$b/kafka_sim_tests"
   stage "e2e ($label)" count_check "$b/e2e_tests"
 }
 

@@ -1,21 +1,34 @@
 /* reconcile.c — drives a cluster toward its desired state.
  *
  * Level-triggered and idempotent: read the row, do the next step, record
- * the outcome in one transaction. This release has one target, the
- * built-in manifests target used when a cluster is on no data plane: the
- * rendered objects are written as YAML files under
- * DATA_DIR/manifests/<cluster-id>/ (for kubectl apply -f, Argo CD or Flux),
- * and the operations that asked for them succeed. Files are written before
- * the transaction, into a fresh directory swapped in by rename, so a crash
- * at any point leaves either the old set or the new one and the next run
- * writes the same bytes again.
+ * the outcome in one transaction. With no data plane the target is the
+ * built-in manifests target: the rendered objects are written as YAML
+ * files under DATA_DIR/manifests/<cluster-id>/ (for kubectl apply -f, Argo
+ * CD or Flux), and the operations that asked for them succeed. Files are
+ * written before the transaction, into a fresh directory swapped in by
+ * rename, so a crash at any point leaves either the old set or the new one
+ * and the next run writes the same bytes again.
  *
  * On a Kubernetes data plane the same objects are applied with server-side
  * apply (idempotent: a crash before the commit only re-applies the same
  * objects), then the reconciler waits until both StatefulSets report every
- * replica ready at the current generation. What this does not do yet is
- * ask Kafka itself (librdkafka metadata, the workers issue): RUNNING here
- * means the pods are ready, and the KafkaReady condition stays Unknown.
+ * replica ready at the current generation, finds the brokers' external
+ * addresses when the cluster has external access, and waits until Kafka
+ * metadata (librdkafka, through the route cluster_health.h picks) lists
+ * every broker. Only then does the operation succeed and the cluster turn
+ * RUNNING. A data plane whose Kafka clusters streamplane cannot reach
+ * (kafka_access: external, and a cluster without an external listener)
+ * goes by its pods alone, with KafkaReady=Unknown saying why.
+ *
+ * A settled cluster (RUNNING or DEGRADED, no operation) is checked
+ * periodically: the worker reads metadata, turns the phase DEGRADED (a
+ * broker missing, a partition without a leader, Kafka unreachable) or back
+ * to RUNNING, and asks to be called again after the interval, jittered.
+ * Checks are bounded by health_slots so that a slow Kafka cannot occupy
+ * every worker. status.health is written when the reading changes (or is
+ * five minutes old), not on every check, so a settled cluster's
+ * resource_version does not move every interval.
+ *
  * Deletion removes the namespace and the cluster-scoped RBAC objects, waits
  * until the namespace is gone, and only then removes the row. */
 #define _GNU_SOURCE
@@ -25,6 +38,7 @@
 #include "kube/probe.h"
 #include "../common/util.h"
 #include "../common/conditions.h"
+#include "cluster_health.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 json_t *reconcile_cluster_view(const store_res *r)
@@ -349,6 +364,81 @@ static int sts_ready(kube_client *c, const char *ns, const char *name, int *want
     return current ? ready : 0;
 }
 
+/* The first address of a node: ExternalIP, else InternalIP ("" if none). */
+static void node_address(kube_client *c, const char *node, char *out, size_t cap, kube_rc *krc, kube_err *e)
+{
+    out[0] = 0;
+    json_t *n = NULL;
+    *krc = kube_get(c, "v1", "Node", NULL, node, &n, e);
+    if (*krc != KUBE_OK) { json_decref(n); return; }
+    json_t *addrs = json_object_get(json_object_get(n, "status"), "addresses");
+    static const char *const pref[] = {"ExternalIP", "InternalIP"};
+    for (int p = 0; p < 2 && !out[0]; p++) {
+        size_t i;
+        json_t *a;
+        json_array_foreach(addrs, i, a) {
+            const char *t = json_string_value(json_object_get(a, "type"));
+            const char *v = json_string_value(json_object_get(a, "address"));
+            if (t && v && strcmp(t, pref[p]) == 0) { snprintf(out, cap, "%s", v); break; }
+        }
+    }
+    json_decref(n);
+}
+
+/* The external addresses of brokers 0..n-1 as a bootstrap list, from their
+ * per-broker Services (what launch.sh advertises): a LoadBalancer's ingress
+ * IP or hostname with the Service port, or the node port on the address of
+ * the node the broker's pod runs on. Returns how many brokers have one, or
+ * -1 when Kubernetes could not be read (*krc, *e). */
+static int external_bootstrap(kube_client *c, const char *ns, int n, char *out, size_t cap, kube_rc *krc, kube_err *e)
+{
+    json_t *svcs = NULL;
+    out[0] = 0;
+    *krc = kube_list(c, "v1", "Service", ns, "streamplane.dev/broker", &svcs, e);
+    if (*krc != KUBE_OK) { json_decref(svcs); return -1; }
+    int found = 0;
+    size_t len = 0;
+    for (int b = 0; b < n; b++) {
+        char want[96], addr[300] = "";
+        snprintf(want, sizeof want, RENDER_BROKER_STS "-%d-external", b);
+        size_t i;
+        json_t *svc, *hit = NULL;
+        json_array_foreach(svcs, i, svc) {
+            const char *nm = json_string_value(json_object_get(json_object_get(svc, "metadata"), "name"));
+            if (nm && strcmp(nm, want) == 0) { hit = svc; break; }
+        }
+        if (!hit) continue;
+        json_t *spec = json_object_get(hit, "spec");
+        json_t *p0 = json_array_get(json_object_get(spec, "ports"), 0);
+        const char *type = json_string_value(json_object_get(spec, "type"));
+        if (type && strcmp(type, "LoadBalancer") == 0) {
+            json_t *ing = json_array_get(json_object_get(json_object_get(json_object_get(hit, "status"),
+                                                                           "loadBalancer"), "ingress"), 0);
+            const char *host = json_string_value(json_object_get(ing, "ip"));
+            if (!host || !*host) host = json_string_value(json_object_get(ing, "hostname"));
+            if (host && *host)
+                snprintf(addr, sizeof addr, "%s:%lld", host, (long long)json_integer_value(json_object_get(p0, "port")));
+        } else if (type && strcmp(type, "NodePort") == 0) {
+            long long np = json_integer_value(json_object_get(p0, "nodePort"));
+            json_t *pod = NULL;
+            char pname[64], host[256] = "";
+            snprintf(pname, sizeof pname, RENDER_BROKER_STS "-%d", b);
+            *krc = kube_get(c, "v1", "Pod", ns, pname, &pod, e);
+            const char *node = json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
+            if (*krc == KUBE_OK && node) node_address(c, node, host, sizeof host, krc, e);
+            json_decref(pod);
+            if (*krc != KUBE_OK && *krc != KUBE_NOT_FOUND) { json_decref(svcs); return -1; }
+            *krc = KUBE_OK;
+            if (np > 0 && host[0]) snprintf(addr, sizeof addr, "%s:%lld", host, np);
+        }
+        if (!addr[0] || len + strlen(addr) + 2 >= cap) continue;
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", addr);
+        found++;
+    }
+    json_decref(svcs);
+    return found;
+}
+
 static int reconcile_kube(reconciler *rc_, store_res *r)
 {
     char err[600], ns[128], started[SP_TS_MAX];
@@ -467,35 +557,91 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
         out = 300;
         goto done;
     }
-    if (store_begin(st) != ST_OK) goto done;
+    /* the addresses Kafka is reached at, then Kafka itself */
+    char boot[256], ext[2048] = "";
+    snprintf(boot, sizeof boot, "%s.%s.svc.cluster.local:9092", RENDER_BOOTSTRAP_SVC, ns);
+    const char *etype = json_string_value(json_object_get(json_object_get(r->spec, "external_access"), "type"));
+    if (etype && strcmp(etype, "none") != 0) {
+        int have = external_bootstrap(c, ns, bwant, ext, sizeof ext, &krc, &e);
+        if (have < 0) {
+            snprintf(err, sizeof err, "reading the brokers' external Services: %s", e.message);
+            note_progress(st, r->id, "wait for external addresses", err, 90, "DataPlaneReachable",
+                          transient(krc) ? "False" : "True", transient(krc) ? "Unreachable" : kube_rc_name(krc));
+            goto done;
+        }
+        if (have < bwant) {
+            snprintf(err, sizeof err, "pods ready; waiting for external addresses: %d/%d brokers have one", have, bwant);
+            note_progress(st, r->id, "wait for external addresses", err, 90, "DataPlaneReachable", "True", "Reachable");
+            out = 500;
+            goto done;
+        }
+    }
+    json_t *addrs = json_pack("{s:s, s:s?}", "bootstrap_servers", boot, "external_bootstrap_servers",
+                              ext[0] ? ext : NULL);
+    const char *why = NULL;
+    const char *route = health_route(addrs, plane, &why);
+    json_t *reading = NULL;
+    health_verdict hv = {0};
+    if (route && rc_->kafka) {
+        reading = health_check(rc_->kafka, route, bwant, rc_->kafka_timeout_ms, &hv);
+        if (!hv.all_brokers) {
+            snprintf(err, sizeof err, "pods ready; waiting for Kafka metadata to list every broker: %s", hv.message);
+            json_t *f = json_deep_copy(addrs);
+            json_object_set_new(f, "health", reading);
+            record_progress(st, r->id, "wait for Kafka", err, 95, "KafkaReady", "False", hv.reason, f, r->generation);
+            json_decref(addrs);
+            out = 1000;
+            goto done;
+        }
+    } else if (!route) {
+        snprintf(hv.reason, sizeof hv.reason, "NoRoute");
+        snprintf(hv.message, sizeof hv.message, "%s", why);
+    } else {
+        snprintf(hv.reason, sizeof hv.reason, "NotChecked");
+        snprintf(hv.message, sizeof hv.message, "this server was started without a Kafka client");
+    }
+
+    if (store_begin(st) != ST_OK) { json_decref(addrs); json_decref(reading); goto done; }
     store_res now;
     int rc = store_res_get(st, K_CLUSTER, r->id, NULL, &now);
-    if (rc != ST_OK) { store_rollback(st); out = rc == ST_NOTFOUND ? 0 : -1; goto done; }
+    if (rc != ST_OK) {
+        store_rollback(st);
+        json_decref(addrs);
+        json_decref(reading);
+        out = rc == ST_NOTFOUND ? 0 : -1;
+        goto done;
+    }
     if (now.generation != r->generation || strcmp(now.phase, r->phase) != 0) {
         store_rollback(st);
         store_res_clear(&now);
+        json_decref(addrs);
+        json_decref(reading);
         out = 1;
         goto done;
     }
-    snprintf(err, sizeof err, "objects applied; controllers %d/%d and brokers %d/%d ready",
-             cready, cwant, bready, bwant);
-    rc = finish_ops(st, r->id, now.generation, "wait for pods", err, started);
+    snprintf(err, sizeof err, "objects applied; controllers %d/%d and brokers %d/%d ready; %s",
+             cready, cwant, bready, bwant,
+             reading ? "Kafka metadata lists every broker" : "Kafka not checked (see the KafkaReady condition)");
+    rc = finish_ops(st, r->id, now.generation, reading ? "wait for Kafka" : "wait for pods", err, started);
     if (rc == ST_OK) {
-        char boot[256];
-        snprintf(boot, sizeof boot, "%s.%s.svc.cluster.local:9092", RENDER_BOOTSTRAP_SVC, ns);
-        snprintf(now.phase, sizeof now.phase, "RUNNING");
+        snprintf(now.phase, sizeof now.phase, "%s", !reading || hv.healthy ? "RUNNING" : "DEGRADED");
         json_object_set_new(now.status, "observed_generation", json_integer(now.generation));
         json_object_set_new(now.status, "current_operation_id", json_null());
         json_object_set_new(now.status, "brokers_ready", json_integer(bready));
         json_object_set_new(now.status, "applied_generation", json_integer(now.generation));
-        json_object_set_new(now.status, "bootstrap_servers", json_string(boot));
-        set_ready(now.status, "True", "PodsReady", err);
+        json_object_update(now.status, addrs);
+        if (!ext[0]) json_object_del(now.status, "external_bootstrap_servers");
+        if (reading) json_object_set(now.status, "health", reading);
+        if (!reading || hv.healthy) set_ready(now.status, "True", reading ? "KafkaReady" : "PodsReady", err);
+        else set_ready(now.status, "False", hv.reason, hv.message);
         condition_set(now.status, "DataPlaneReachable", "True", "Reachable", "the data plane's API server answers");
-        condition_set(now.status, "KafkaReady", "Unknown", "NotChecked",
-                      "Kafka metadata is not read yet; the health checks come with the workers issue");
+        condition_set(now.status, "KafkaReady", reading ? (hv.healthy ? "True" : "False") : "Unknown", hv.reason,
+                      hv.message);
         rc = store_res_update(st, K_CLUSTER, &now, 0);
     }
     store_res_clear(&now);
+    json_decref(addrs);
+    json_decref(reading);
     if (rc != ST_OK) store_rollback(st);
     else out = store_commit(st) == ST_OK ? 0 : -1;
 done:
@@ -504,6 +650,99 @@ done:
     if (transient(krc)) breaker_failure(&rc_->breakers, r->data_plane_id);
     else breaker_success(&rc_->breakers, r->data_plane_id);
     return out;
+}
+
+static int64_t parse_ts_ms(const char *ts)
+{
+    struct tm tm = {0};
+    int ms = 0;
+    if (!ts || sscanf(ts, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                      &tm.tm_min, &tm.tm_sec, &ms) < 6)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+/* Two readings differ in more than when they were taken. */
+static bool reading_changed(const json_t *old, const json_t *cur)
+{
+    if (!old) return true;
+    json_t *a = json_deep_copy(old), *b = json_deep_copy(cur);
+    json_object_del(a, "checked_at");
+    json_object_del(b, "checked_at");
+    bool same = json_equal(a, b);
+    json_decref(a);
+    json_decref(b);
+    return !same;
+}
+
+static int jittered(int ms)
+{
+    unsigned short j = 0;
+    sp_random(&j, sizeof j);
+    return (int)(ms * (0.9 + 0.2 * (j / 65535.0)));
+}
+
+#define HEALTH_REWRITE_MS (5 * 60 * 1000)
+
+/* A settled cluster on a data plane: one health check, the phase and the
+ * KafkaReady condition to match, and the next check after the interval. */
+static int health_tick(reconciler *rc_, store_res *r)
+{
+    if (__atomic_add_fetch(&rc_->health_busy, 1, __ATOMIC_SEQ_CST) > rc_->health_slots) {
+        __atomic_sub_fetch(&rc_->health_busy, 1, __ATOMIC_SEQ_CST);
+        return 200 + jittered(300);              /* every slot busy: come back shortly */
+    }
+    store_res dp;
+    int out = 0;
+    if (store_res_get(rc_->store, K_DATA_PLANE, r->data_plane_id, NULL, &dp) != ST_OK) {
+        __atomic_sub_fetch(&rc_->health_busy, 1, __ATOMIC_SEQ_CST);
+        return -1;
+    }
+    const char *why;
+    const char *route = health_route(r->status, dp.spec, &why);
+    health_verdict hv;
+    json_t *reading = route ? health_check(rc_->kafka, route, (int)r->brokers, rc_->kafka_timeout_ms, &hv) : NULL;
+    store_res_clear(&dp);
+    __atomic_sub_fetch(&rc_->health_busy, 1, __ATOMIC_SEQ_CST);
+    if (!reading) return 0;                      /* no route: nothing to check, ever (until a change) */
+
+    store_t *st = rc_->store;
+    if (store_begin(st) != ST_OK) { json_decref(reading); return -1; }
+    store_res now;
+    char cur[SP_ID_MAX];
+    int rc = store_res_get(st, K_CLUSTER, r->id, NULL, &now);
+    if (rc != ST_OK) { store_rollback(st); json_decref(reading); return rc == ST_NOTFOUND ? 0 : -1; }
+    const char *phase = hv.healthy ? "RUNNING" : "DEGRADED";
+    json_t *old = json_object_get(now.status, "health");
+    bool settled = now.generation == r->generation && strcmp(now.phase, r->phase) == 0 &&
+                   store_op_current(st, r->id, cur) == ST_OK && !cur[0];
+    bool write = settled && (strcmp(now.phase, phase) != 0 || reading_changed(old, reading) ||
+                             parse_ts_ms(json_string_value(json_object_get(reading, "checked_at"))) -
+                                     parse_ts_ms(json_string_value(json_object_get(old, "checked_at"))) >=
+                                 HEALTH_REWRITE_MS);
+    if (write) {
+        snprintf(now.phase, sizeof now.phase, "%s", phase);
+        json_object_set(now.status, "health", reading);
+        condition_set(now.status, "KafkaReady", hv.healthy ? "True" : "False", hv.reason, hv.message);
+        if (hv.healthy) set_ready(now.status, "True", "KafkaReady", hv.message);
+        else set_ready(now.status, "False", hv.reason, hv.message);
+        rc = store_res_update(st, K_CLUSTER, &now, 0);
+    }
+    store_res_clear(&now);
+    json_decref(reading);
+    if (!write || rc != ST_OK) store_rollback(st);
+    else if (store_commit(st) != ST_OK) return -1;
+    if (rc != ST_OK) return -1;
+    out = settled ? jittered(rc_->health_interval_ms) : 1;
+    return out > 0 ? out : 1;
+}
+
+static bool settled(const store_res *r)
+{
+    return (strcmp(r->phase, "RUNNING") == 0 || strcmp(r->phase, "DEGRADED") == 0) &&
+           json_integer_value(json_object_get(r->status, "observed_generation")) == r->generation;
 }
 
 int cluster_reconcile(void *ctx, const char *key)
@@ -515,7 +754,12 @@ int cluster_reconcile(void *ctx, const char *key)
     if (rc == ST_NOTFOUND) return 0;
     if (rc != ST_OK) return -1;
     int out = 0;
-    out = r.data_plane_id[0] ? reconcile_kube(rc_, &r) : reconcile_manifests(rc_, &r);
+    char cur[SP_ID_MAX] = "";
+    if (r.data_plane_id[0] && rc_->kafka && rc_->health_interval_ms > 0 && settled(&r) &&
+        store_op_current(rc_->store, r.id, cur) == ST_OK && !cur[0])
+        out = health_tick(rc_, &r);
+    else
+        out = r.data_plane_id[0] ? reconcile_kube(rc_, &r) : reconcile_manifests(rc_, &r);
     store_res_clear(&r);
     return out;
 }

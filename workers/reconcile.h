@@ -5,6 +5,7 @@
 #include "../store/store.h"
 #include "kube/render.h"
 #include "breaker.h"
+#include "kafka/health.h"
 #include <pthread.h>
 
 typedef struct reconciler {
@@ -14,6 +15,11 @@ typedef struct reconciler {
     unsigned char master_key[32]; /* opens data-plane credentials */
     breakers breakers;            /* one circuit per data plane */
     pthread_key_t clients;        /* per worker thread: a client per data plane, reused */
+    kafka_pool *kafka;            /* librdkafka handles (bounded cache); NULL: Kafka is never read */
+    int kafka_timeout_ms;         /* one metadata read */
+    int health_interval_ms;       /* periodic check of a settled cluster; 0: none */
+    int health_slots;             /* health checks running at once, at most */
+    int health_busy;              /* running now (atomic) */
 } reconciler;
 
 void reconciler_init(reconciler *rc);

@@ -339,5 +339,6 @@ void ksim_cleanup(ksim *k)
 void ksim_plane_body(const ksim *k, const char *name, char *out, size_t cap)
 {
     snprintf(out, cap, "{\"name\":\"%s\",\"region\":\"eu-west\",\"zones\":[\"a\",\"b\",\"c\"],"
-                       "\"kubernetes\":{\"server\":\"%s\",\"token\":\"%s\"}}", name, k->url, KSIM_TOKEN);
+                       "\"kubernetes\":{\"server\":\"%s\",\"token\":\"%s\"},\"kafka_access\":\"external\"}",
+             name, k->url, KSIM_TOKEN);
 }
