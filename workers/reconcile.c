@@ -439,6 +439,8 @@ static int external_bootstrap(kube_client *c, const char *ns, int n, char *out, 
     return found;
 }
 
+static int jittered(int ms);
+
 static int reconcile_kube(reconciler *rc_, store_res *r)
 {
     char err[600], ns[128], started[SP_TS_MAX];
@@ -643,7 +645,8 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
     json_decref(addrs);
     json_decref(reading);
     if (rc != ST_OK) store_rollback(st);
-    else out = store_commit(st) == ST_OK ? 0 : -1;
+    else if (store_commit(st) != ST_OK) out = -1;
+    else out = route && rc_->kafka && rc_->health_interval_ms > 0 ? jittered(rc_->health_interval_ms) : 0;
 done:
     json_decref(plane);
     /* the circuit: transport failures count against the data plane */

@@ -9,6 +9,7 @@ Suite *suite_concurrency(void);
 Suite *suite_workers(void);
 Suite *suite_kube(void);
 Suite *suite_planes(void);
+Suite *suite_kafka(void);
 
 int main(void)
 {
@@ -19,6 +20,7 @@ int main(void)
     srunner_add_suite(sr, suite_workers());
     srunner_add_suite(sr, suite_kube());
     srunner_add_suite(sr, suite_planes());
+    srunner_add_suite(sr, suite_kafka());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

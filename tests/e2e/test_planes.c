@@ -106,9 +106,11 @@ static int namespaces_with_prefix(const ksim *k, const char *prefix)
 
 static void create(int i, char id[64], const char *plane)
 {
-    char body[300];
-    snprintf(body, sizeof body, "{\"name\":\"c%d\",\"kafka_version\":\"3.9.1\",\"brokers\":%d,\"storage_gib\":10%s%s%s}",
-             i, 1 + i % 3, plane ? ",\"data_plane_id\":\"" : "", plane ? plane : "", plane ? "\"" : "");
+    char body[400];
+    /* every fourth has external access: RUNNING then waits for Kafka (kafka-sim inside kube-sim) */
+    snprintf(body, sizeof body, "{\"name\":\"c%d\",\"kafka_version\":\"3.9.1\",\"brokers\":%d,\"storage_gib\":10%s%s%s%s}",
+             i, 1 + i % 3, plane ? ",\"data_plane_id\":\"" : "", plane ? plane : "", plane ? "\"" : "",
+             i % 4 == 0 ? ",\"external_access\":{\"type\":\"loadbalancer\"}" : "");
     spresp r = jreq(&S, "POST", "/v1/clusters", KEY, body);
     ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
     snprintf(id, 64, "%s", jstr(&r, "id"));

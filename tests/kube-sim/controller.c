@@ -28,6 +28,7 @@ static json_t *side(kobj *o)
 }
 
 static bool is_deleting(kobj *o) { return jget(o->obj, "metadata.deletionTimestamp") != NULL; }
+static bool pod_ready(kobj *p);
 
 /* Replaces o with a copy that body modified; a no-op keeps the resourceVersion. */
 #define EDIT(s, o, var, body)                                                                                       \
@@ -53,11 +54,14 @@ void controller_seed(ksim *k)
     for (int i = 0; i < 3; i++) {
         char name[32];
         snprintf(name, sizeof name, "node-%s", zones[i]);
+        char ip[32];
+        snprintf(ip, sizeof ip, "127.%u.%u.%d", k->net[0], k->net[1], 252 + i);
         seed_one(&k->store, &KRES_NODES, name,
-                 json_pack("{s:{s:{s:s, s:s, s:s}}, s:{s:[{s:s, s:s}], s:{s:s, s:s}}}", "metadata", "labels",
-                           "kubernetes.io/hostname", name, "topology.kubernetes.io/zone", zones[i],
-                           "topology.kubernetes.io/region", "sim", "status", "conditions", "type", "Ready",
-                           "status", "True", "allocatable", "cpu", "16", "memory", "64Gi"));
+                 json_pack("{s:{s:{s:s, s:s, s:s}}, s:{s:[{s:s, s:s}], s:[{s:s, s:s}, {s:s, s:s}], s:{s:s, s:s}}}",
+                           "metadata", "labels", "kubernetes.io/hostname", name, "topology.kubernetes.io/zone",
+                           zones[i], "topology.kubernetes.io/region", "sim", "status", "conditions", "type", "Ready",
+                           "status", "True", "addresses", "type", "InternalIP", "address", ip, "type", "Hostname",
+                           "address", name, "allocatable", "cpu", "16", "memory", "64Gi"));
     }
     seed_one(&k->store, &KRES_STORAGECLASSES, "standard",
              json_pack("{s:{s:{s:s}}, s:s, s:b, s:s, s:s}", "metadata", "annotations",
@@ -115,6 +119,8 @@ static void gc_tick(ksim *k)
 
 /* ---- pods ------------------------------------------------------------------ */
 
+bool pod_is_ready(kobj *p) { return pod_ready(p); }
+
 static bool pod_ready(kobj *p)
 {
     json_t *conds = jget(p->obj, "status.conditions"), *c;
@@ -137,7 +143,9 @@ static void make_running(kstore *s, kobj *p)
         json_t *st = jobj_at(obj, "status");
         json_object_set_new(st, "phase", json_string("Running"));
         json_object_set_new(st, "podIP", json_string(ip));
-        json_object_set_new(st, "hostIP", json_string("192.168.0.10"));
+        kobj *node = store_find(s, &KRES_NODES, "", jstr_at(obj, "spec.nodeName") ?: "");
+        const char *host = node ? jstr_at(json_array_get(jget(node->obj, "status.addresses"), 0), "address") : NULL;
+        json_object_set_new(st, "hostIP", json_string(host ?: "192.168.0.10"));
         json_object_set_new(st, "startTime", json_string(ts));
         json_object_set_new(st, "conditions",
                             json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "type", "Initialized", "status",
@@ -528,7 +536,7 @@ static void services_tick(ksim *k)
         bool has = json_array_size(jget(s->obj, "status.loadBalancer.ingress")) > 0;
         if (lb == has) continue;
         char ip[32];
-        snprintf(ip, sizeof ip, "127.0.0.%u", 10 + (k->lb_next++ % 240));
+        snprintf(ip, sizeof ip, "127.%u.%u.%u", k->net[0], k->net[1], 2 + (k->lb_next++ % 250));
         EDIT(&k->store, s, obj, {
             json_t *st = jobj_at(obj, "status");
             if (lb) json_object_set_new(st, "loadBalancer",
@@ -550,5 +558,6 @@ void controller_tick(ksim *k)
     pods_tick(k, now);
     pvcs_tick(k, now);
     services_tick(k);
+    kafka_tick(k);
     store_unlock(&k->store);
 }

@@ -10,6 +10,7 @@
  * delayed answer delays only its own request. */
 #define _GNU_SOURCE
 #include "ksim.h"
+#include "../kafka-sim/kafka_sim.h"
 
 #include <microhttpd.h>
 #include <stdio.h>
@@ -130,6 +131,41 @@ static kresult sim_logs(ksim *k, json_t *b)
              : kr_status(404, "NotFound", pod, "", "pods", "pods \"%s\" not found", pod);
 }
 
+/* /_sim/kafka/<ns>[/brokers/<id>/stop|start | /topics | /partitions/<topic>/<p>/leader] */
+static kresult sim_kafka(ksim *k, const char *method, const char *rest, json_t *b)
+{
+    char ns[128] = "", a[256] = "", c[256] = "", d[64] = "";
+    int n = sscanf(rest, "%127[^/]/%255[^/]/%255[^/]/%63[^/]", ns, a, c, d);
+    store_lock(&k->store);
+    kkafka *kk = n >= 1 ? kafka_find(k, ns) : NULL;
+    struct kfs_cluster *kc = kafka_cluster(kk);
+    kresult r;
+    int rc = -2;
+    if (!kc) {
+        store_unlock(&k->store);
+        return kr_status(404, "NotFound", NULL, NULL, NULL, "no Kafka in namespace %s", ns);
+    }
+    if (n == 1 && !strcmp(method, "GET")) {
+        char *m = kfs_model_json(kc);
+        json_t *j = m ? json_loads(m, 0, NULL) : NULL;
+        free(m);
+        store_unlock(&k->store);
+        return j ? kr_json(200, j) : kr_status(500, "InternalError", NULL, NULL, NULL, "model unavailable");
+    }
+    if (n == 4 && !strcmp(a, "brokers") && !strcmp(method, "POST") && (!strcmp(d, "stop") || !strcmp(d, "start")))
+        rc = kafka_broker_stop(k, ns, atoi(c), !strcmp(d, "stop"));
+    else if (n == 2 && !strcmp(a, "topics") && !strcmp(method, "POST"))
+        rc = kfs_topic_create(kc, jstr_at(b, "name") ?: "", (int)json_integer_value(json_object_get(b, "partitions")),
+                              (int)json_integer_value(json_object_get(b, "replication")));
+    else if (n == 4 && !strcmp(a, "partitions") && !strcmp(method, "POST") && strstr(rest + strlen(rest) - 7, "/leader"))
+        rc = kfs_partition_set_leader(kc, c, atoi(d), (int)json_integer_value(json_object_get(b, "leader")));
+    store_unlock(&k->store);
+    if (rc == -2) r = kr_status(404, "NotFound", NULL, NULL, NULL, "no such kube-sim kafka endpoint: %s %s", method, rest);
+    else if (rc != 0) r = kr_status(422, "Invalid", NULL, NULL, NULL, "kafka-sim refused %s %s", method, rest);
+    else r = kr_json(200, json_pack("{s:s}", "status", "ok"));
+    return r;
+}
+
 static kresult sim_handle(ksim *k, const char *method, const char *url, const char *body, size_t len)
 {
     json_t *b = len ? json_loadb(body, len, 0, NULL) : NULL;
@@ -147,6 +183,7 @@ static kresult sim_handle(ksim *k, const char *method, const char *url, const ch
         store_unlock(&k->store);
         r = kr_json(200, json_pack("{s:s}", "status", "ok"));
     } else if (!strcmp(url, "/_sim/logs") && !strcmp(method, "POST")) r = sim_logs(k, b);
+    else if (!strncmp(url, "/_sim/kafka/", 12)) r = sim_kafka(k, method, url + 12, b);
     else r = kr_status(404, "NotFound", NULL, NULL, NULL, "no such kube-sim control endpoint: %s %s", method, url);
     json_decref(b);
     return r;

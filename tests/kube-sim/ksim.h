@@ -160,6 +160,19 @@ kresult kind_admit(ksim *k, const kres *r, json_t *old, json_t *obj);
 
 void controller_tick(ksim *k);
 void controller_seed(ksim *k);       /* nodes, storage classes, default namespace */
+bool pod_is_ready(kobj *p);
+
+/* ---- the Kafka behind each cluster (kafka.c, over tests/kafka-sim) ------ */
+
+typedef struct kkafka kkafka;
+struct kfs_cluster;
+void kafka_init(ksim *k);
+void kafka_free(ksim *k);
+void kafka_tick(ksim *k);                 /* under the store lock */
+kkafka *kafka_find(ksim *k, const char *ns);
+struct kfs_cluster *kafka_cluster(kkafka *kk);
+/* Stops a broker's process (its pod stays Ready) or lets it start again. */
+int kafka_broker_stop(ksim *k, const char *ns, int id, bool stop);
 
 /* ---- the process ------------------------------------------------------ */
 
@@ -181,6 +194,11 @@ struct ksim {
     const char *token;      /* NULL: no auth */
     int pod_ready_ms, pod_terminate_ms, resize_ms, ns_delete_ms;
     unsigned nodeport_next, lb_next, cluster_ip_next;
+    unsigned char net[2];   /* addresses handed out are 127.net[0].net[1].x (from the pid) */
+    struct kfs_runtime *kafka_rt;
+    kkafka *kafka;
+    size_t nkafka, kafka_cap;
+    int kafka_rejoin_ms;
     atomic_bool stopping;
 };
 

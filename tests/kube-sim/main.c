@@ -16,11 +16,12 @@
 static const char usage[] =
     "usage: kube-sim --listen HOST:PORT [--token TOKEN] [--tls-cert FILE --tls-key FILE]\n"
     "                [--pod-ready-ms N] [--pod-terminate-ms N] [--resize-ms N] [--namespace-delete-ms N]\n"
+    "                [--kafka-rejoin-ms N]\n"
     "A Kubernetes API test double; see tests/kube-sim/README.md.\n";
 
 typedef struct opts {
     const char *listen, *token, *cert, *key;
-    int pod_ready_ms, pod_terminate_ms, resize_ms, ns_delete_ms;
+    int pod_ready_ms, pod_terminate_ms, resize_ms, ns_delete_ms, kafka_rejoin_ms;
 } opts;
 
 static int parse_int(const char *s, int *out)
@@ -34,7 +35,7 @@ static int parse_int(const char *s, int *out)
 
 static int parse_args(int argc, char **argv, opts *o)
 {
-    *o = (opts){.pod_ready_ms = 500, .pod_terminate_ms = 100, .resize_ms = 300, .ns_delete_ms = 200};
+    *o = (opts){.pod_ready_ms = 500, .pod_terminate_ms = 100, .resize_ms = 300, .ns_delete_ms = 200, .kafka_rejoin_ms = 200};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -51,6 +52,7 @@ static int parse_args(int argc, char **argv, opts *o)
         else if (!strcmp(a, "--pod-terminate-ms")) { if (parse_int(v, &o->pod_terminate_ms)) return -1; }
         else if (!strcmp(a, "--resize-ms")) { if (parse_int(v, &o->resize_ms)) return -1; }
         else if (!strcmp(a, "--namespace-delete-ms")) { if (parse_int(v, &o->ns_delete_ms)) return -1; }
+        else if (!strcmp(a, "--kafka-rejoin-ms")) { if (parse_int(v, &o->kafka_rejoin_ms)) return -1; }
         else return -1;
     }
     if (!o->listen || (!o->cert) != (!o->key)) return -1;
@@ -137,7 +139,12 @@ int main(int argc, char **argv)
     k.resize_ms = o.resize_ms;
     k.ns_delete_ms = o.ns_delete_ms;
     atomic_init(&k.stopping, false);
+    pid_t pid = getpid();
+    k.net[0] = (unsigned char)(pid >> 8);
+    k.net[1] = (unsigned char)pid;
+    k.kafka_rejoin_ms = o.kafka_rejoin_ms;
     controller_seed(&k);
+    kafka_init(&k);
 
     struct MHD_Daemon *d = http_start(&k, ai->ai_addr, cert, key);
     freeaddrinfo(ai);
@@ -160,6 +167,7 @@ int main(int argc, char **argv)
         http_stop(d);
         pthread_join(ctl, NULL);
     }
+    kafka_free(&k);
     store_free(&k.store);
     pthread_mutex_destroy(&k.faults.mu);
     pthread_cond_destroy(&k.faults.cv);

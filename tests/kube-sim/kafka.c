@@ -1,0 +1,239 @@
+/* kafka.c — the Kafka inside each simulated cluster.
+ *
+ * Every namespace with a kafka-broker StatefulSet (as streamplane renders
+ * it) is backed by a kafka-sim cluster (tests/kafka-sim) that answers the
+ * Kafka wire protocol, so streamplane's real librdkafka code path reaches
+ * it the way it reaches a real cluster:
+ *   - brokers follow their pods: a Ready pod is a running broker, a pod
+ *     deleted or not ready is a stopped one (it leaves every ISR, loses its
+ *     leaderships, and rejoins after the catch-up delay when it returns);
+ *   - node ids come from the rendered launch script (brokers: the pod
+ *     ordinal; controllers: the base it adds to the ordinal), racks from
+ *     the zone label of the pod's node;
+ *   - each broker listens on its external address as a real cluster
+ *     publishes it: a LoadBalancer Service's ingress IP with the Service
+ *     port, or the node's address with the node port. kube-sim hands out
+ *     loopback addresses (127.a.b.c, unique per kube-sim process), so the
+ *     brokers bind the very ports streamplane reads from the Services.
+ *     Internal listeners (pod DNS names) are not served: nothing on this
+ *     machine resolves them.
+ * Tests reach the model through /_sim/kafka/<namespace>/… (http.c): stop a
+ * broker's process while its pod stays Ready, create topics, take a
+ * partition's leader away, read the model.
+ * Everything here runs under the store lock (controller tick or /_sim). */
+#define _GNU_SOURCE
+#include "ksim.h"
+#include "../kafka-sim/kafka_sim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct kbroker {
+    int id;
+    bool controller, added, up, stopped;
+    char addr[80];               /* the external listener bound, "" none */
+    long long bind_warned_ms;
+} kbroker;
+
+struct kkafka {
+    char *ns;
+    kfs_cluster *c;
+    kbroker *b;
+    size_t nb, cap;
+    bool seen;
+};
+
+void kafka_init(ksim *k)
+{
+    k->kafka_rt = kfs_runtime_new();
+    if (!k->kafka_rt) fprintf(stderr, "kube-sim: kafka-sim runtime did not start; clusters get no Kafka\n");
+}
+
+void kafka_free(ksim *k)
+{
+    for (size_t i = 0; i < k->nkafka; i++) {
+        kfs_cluster_free(k->kafka[i].c);
+        free(k->kafka[i].ns);
+        free(k->kafka[i].b);
+    }
+    free(k->kafka);
+    k->kafka = NULL;
+    k->nkafka = 0;
+    if (k->kafka_rt) kfs_runtime_free(k->kafka_rt);
+    k->kafka_rt = NULL;
+}
+
+kkafka *kafka_find(ksim *k, const char *ns)
+{
+    for (size_t i = 0; i < k->nkafka; i++)
+        if (!strcmp(k->kafka[i].ns, ns)) return &k->kafka[i];
+    return NULL;
+}
+
+kfs_cluster *kafka_cluster(kkafka *kk) { return kk ? kk->c : NULL; }
+
+static kkafka *kafka_add(ksim *k, const char *ns)
+{
+    if (k->nkafka == k->kafka_cap) {
+        size_t cap = k->kafka_cap ? k->kafka_cap * 2 : 16;
+        kkafka *v = realloc(k->kafka, cap * sizeof *v);
+        if (!v) return NULL;
+        k->kafka = v;
+        k->kafka_cap = cap;
+    }
+    kfs_options o = {.cluster_id = ns, .rejoin_delay_ms = k->kafka_rejoin_ms};
+    kfs_cluster *c = kfs_cluster_new(k->kafka_rt, &o);
+    if (!c) return NULL;
+    kkafka *kk = &k->kafka[k->nkafka++];
+    memset(kk, 0, sizeof *kk);
+    kk->ns = strdup(ns);
+    kk->c = c;
+    return kk;
+}
+
+static kbroker *broker_get(kkafka *kk, int id, bool controller)
+{
+    for (size_t i = 0; i < kk->nb; i++)
+        if (kk->b[i].id == id && kk->b[i].controller == controller) return &kk->b[i];
+    if (kk->nb == kk->cap) {
+        size_t cap = kk->cap ? kk->cap * 2 : 8;
+        kbroker *v = realloc(kk->b, cap * sizeof *v);
+        if (!v) return NULL;
+        kk->b = v;
+        kk->cap = cap;
+    }
+    kbroker *b = &kk->b[kk->nb++];
+    memset(b, 0, sizeof *b);
+    b->id = id;
+    b->controller = controller;
+    return b;
+}
+
+/* The id launch.sh gives controller ordinal 0 ("controller) NODE_ID=$((B + ORDINAL))"). */
+static int controller_base(ksim *k, const char *ns)
+{
+    kobj *cm = store_find(&k->store, kres_by_kind("ConfigMap"), ns, "kafka-config");
+    const char *sh = cm ? json_string_value(json_object_get(json_object_get(cm->obj, "data"), "launch.sh")) : NULL;
+    const char *p = sh ? strstr(sh, "controller) NODE_ID=\"$((") : NULL;
+    int base = 1000;
+    if (p) sscanf(p + strlen("controller) NODE_ID=\"$(("), "%d", &base);
+    return base;
+}
+
+/* host:port where a broker's external Service is published, "" when none yet. */
+static void external_addr(ksim *k, const char *ns, const char *pod_name, kobj *pod, char *out, size_t cap)
+{
+    out[0] = 0;
+    char svc[320];
+    snprintf(svc, sizeof svc, "%.300s-external", pod_name);
+    kobj *s = store_find(&k->store, &KRES_SERVICES, ns, svc);
+    if (!s) return;
+    json_t *p0 = json_array_get(jget(s->obj, "spec.ports"), 0);
+    const char *type = jstr_at(s->obj, "spec.type") ?: "";
+    if (!strcmp(type, "LoadBalancer")) {
+        const char *ip = jstr_at(json_array_get(jget(s->obj, "status.loadBalancer.ingress"), 0), "ip");
+        if (ip) snprintf(out, cap, "%s:%lld", ip, (long long)json_integer_value(json_object_get(p0, "port")));
+    } else if (!strcmp(type, "NodePort") && pod) {
+        const char *node = jstr_at(pod->obj, "spec.nodeName");
+        kobj *n = node ? store_find(&k->store, &KRES_NODES, "", node) : NULL;
+        const char *ip = n ? jstr_at(json_array_get(jget(n->obj, "status.addresses"), 0), "address") : NULL;
+        long long np = json_integer_value(json_object_get(p0, "nodePort"));
+        if (ip && np) snprintf(out, cap, "%s:%lld", ip, np);
+    }
+}
+
+static const char *pod_zone(ksim *k, kobj *pod)
+{
+    const char *node = pod ? jstr_at(pod->obj, "spec.nodeName") : NULL;
+    kobj *n = node ? store_find(&k->store, &KRES_NODES, "", node) : NULL;
+    return n ? json_string_value(json_object_get(jget(n->obj, "metadata.labels"), "topology.kubernetes.io/zone"))
+             : NULL;
+}
+
+static void follow_set(ksim *k, kkafka *kk, kobj *sts, bool controller)
+{
+    int base = controller ? controller_base(k, kk->ns) : 0;
+    long replicas = (long)json_integer_value(jget(sts->obj, "spec.replicas"));
+    long long now = now_ms();
+    /* pods above replicas may still be terminating: look a little higher */
+    for (long ord = 0; ord < replicas + 8; ord++) {
+        char name[300];
+        snprintf(name, sizeof name, "%s-%ld", sts->name, ord);
+        kobj *pod = store_find(&k->store, &KRES_PODS, kk->ns, name);
+        int id = base + (int)ord;
+        kbroker *b = NULL;
+        for (size_t i = 0; i < kk->nb && !b; i++)
+            if (kk->b[i].id == id && kk->b[i].controller == controller) b = &kk->b[i];
+        if (!pod && !b) continue;
+        if (!b && !(b = broker_get(kk, id, controller))) return;
+        if (!b->added) {
+            b->added = (controller ? kfs_controller_add(kk->c, id) : kfs_broker_add(kk->c, id, pod_zone(k, pod))) == 0;
+            if (!b->added) continue;
+        }
+        if (!controller) {
+            char addr[80];
+            external_addr(k, kk->ns, name, pod, addr, sizeof addr);
+            if (addr[0] && strcmp(addr, b->addr) != 0) {
+                char host[64];
+                int port = 0;
+                const char *colon = strrchr(addr, ':');
+                snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
+                port = atoi(colon + 1);
+                if (kfs_broker_listen(kk->c, id, "EXTERNAL", host, port) == 0) snprintf(b->addr, sizeof b->addr, "%s", addr);
+                else if (now - b->bind_warned_ms > 5000) {
+                    b->bind_warned_ms = now;
+                    fprintf(stderr, "kube-sim: kafka %s broker %d cannot listen on %s: %m\n", kk->ns, id, addr);
+                }
+            }
+        }
+        bool want = pod && pod_is_ready(pod) && !b->stopped;
+        if (want == b->up) continue;
+        int rc = controller ? kfs_controller_set_up(kk->c, id, want) : kfs_broker_set_up(kk->c, id, want);
+        if (rc == 0) b->up = want;
+        else if (now - b->bind_warned_ms > 5000) {
+            b->bind_warned_ms = now;
+            fprintf(stderr, "kube-sim: kafka %s broker %d cannot start: %m\n", kk->ns, id);
+        }
+    }
+}
+
+void kafka_tick(ksim *k)
+{
+    if (!k->kafka_rt) return;
+    for (size_t i = 0; i < k->nkafka; i++) k->kafka[i].seen = false;
+    kobj **v;
+    size_t n = store_select(&k->store, &KRES_STATEFULSETS, NULL, &v);
+    for (size_t i = 0; i < n; i++) {
+        bool broker = !strcmp(v[i]->name, "kafka-broker"), controller = !strcmp(v[i]->name, "kafka-controller");
+        if (!broker && !controller) continue;
+        kkafka *kk = kafka_find(k, v[i]->ns);
+        if (!kk && !(kk = kafka_add(k, v[i]->ns))) continue;
+        kk->seen = true;
+        follow_set(k, kk, v[i], controller);
+    }
+    free(v);
+    /* StatefulSets gone (the namespace was deleted): the Kafka goes too */
+    for (size_t i = 0; i < k->nkafka;) {
+        if (k->kafka[i].seen) { i++; continue; }
+        kfs_cluster_free(k->kafka[i].c);
+        free(k->kafka[i].ns);
+        free(k->kafka[i].b);
+        k->kafka[i] = k->kafka[--k->nkafka];
+    }
+}
+
+/* Stops (the process dies while the pod stays Ready) or starts a broker. */
+int kafka_broker_stop(ksim *k, const char *ns, int id, bool stop)
+{
+    kkafka *kk = kafka_find(k, ns);
+    if (!kk) return -1;
+    for (size_t i = 0; i < kk->nb; i++) {
+        kbroker *b = &kk->b[i];
+        if (b->controller || b->id != id) continue;
+        b->stopped = stop;
+        if (stop && b->up && kfs_broker_set_up(kk->c, id, false) == 0) b->up = false;
+        return 0;                            /* starting happens on the next tick, if the pod is Ready */
+    }
+    return -1;
+}
