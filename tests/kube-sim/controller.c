@@ -453,6 +453,7 @@ static void job_start(ksim *k, kobj *job)
 static void job_finish(ksim *k, kobj *job, kobj *pod)
 {
     bool fail = !strcmp(jstr_at(job->obj, "metadata.annotations.kube-sim/fail") ?: "", "true");
+    kafka_job_effect(k, pod, &fail);
     char ts[32];
     rfc3339_now(ts);
     EDIT(&k->store, pod, obj, {

@@ -237,3 +237,111 @@ int kafka_broker_stop(ksim *k, const char *ns, int id, bool stop)
     }
     return -1;
 }
+
+/* ---- Jobs running Kafka's tools ------------------------------------------- */
+
+/* The command line of a pod's first container: command and args joined by spaces. */
+static char *pod_cmdline(kobj *pod)
+{
+    json_t *c0 = json_array_get(jget(pod->obj, "spec.containers"), 0);
+    size_t len = 1, i;
+    json_t *v;
+    const char *parts[] = {"command", "args"};
+    for (int p = 0; p < 2; p++)
+        json_array_foreach(json_object_get(c0, parts[p]), i, v) len += strlen(json_string_value(v) ?: "") + 1;
+    char *s = calloc(1, len);
+    if (!s) return NULL;
+    for (int p = 0; p < 2; p++)
+        json_array_foreach(json_object_get(c0, parts[p]), i, v) {
+            if (*s) strcat(s, " ");
+            strcat(s, json_string_value(v) ?: "");
+        }
+    return s;
+}
+
+/* The value after flag in cmd ("--flag value" or "--flag=value"), into out. */
+static bool flag_value(const char *cmd, const char *flag, char *out, size_t cap)
+{
+    const char *p = cmd;
+    size_t fl = strlen(flag);
+    while ((p = strstr(p, flag))) {
+        const char *v = p + fl;
+        if (*v == ' ' || *v == '=') {
+            v++;
+            size_t n = strcspn(v, " ;&|'\"\n");
+            snprintf(out, cap, "%.*s", (int)n, v);
+            return n > 0;
+        }
+        p = v;
+    }
+    return false;
+}
+
+/* A file the pod sees at path: a key of a ConfigMap mounted there (the way
+ * a Job gets a reassignment plan). NULL when no mounted ConfigMap holds it. */
+static const char *mounted_file(ksim *k, kobj *pod, const char *path)
+{
+    json_t *c0 = json_array_get(jget(pod->obj, "spec.containers"), 0);
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(c0, "volumeMounts"), i, m) {
+        const char *mp = jstr_at(m, "mountPath"), *vol = jstr_at(m, "name");
+        size_t n = mp ? strlen(mp) : 0;
+        if (!mp || !vol || strncmp(path, mp, n) != 0 || path[n] != '/') continue;
+        const char *key = path + n + 1;
+        size_t j;
+        json_t *v;
+        json_array_foreach(jget(pod->obj, "spec.volumes"), j, v) {
+            if (strcmp(jstr_at(v, "name") ?: "", vol) != 0) continue;
+            const char *cm = jstr_at(v, "configMap.name");
+            kobj *o = cm ? store_find(&k->store, kres_by_kind("ConfigMap"), pod->ns, cm) : NULL;
+            if (o) return json_string_value(json_object_get(json_object_get(o->obj, "data"), key));
+        }
+    }
+    return NULL;
+}
+
+/* When a finished Job's pod ran kafka-reassign-partitions.sh or
+ * kafka-metadata-quorum.sh against this namespace's Kafka, the tool takes
+ * effect on the model and its output becomes the pod's log. *fail is set
+ * when the tool would exit non-zero. Other Jobs are left alone. */
+void kafka_job_effect(ksim *k, kobj *pod, bool *fail)
+{
+    char *cmd = pod_cmdline(pod);
+    kkafka *kk = kafka_find(k, pod->ns);
+    char *log = NULL;
+    if (!cmd) return;
+    if (strstr(cmd, "kafka-reassign-partitions.sh")) {
+        char file[512] = "", thr[32] = "";
+        const char *plan = flag_value(cmd, "--reassignment-json-file", file, sizeof file) ? mounted_file(k, pod, file)
+                                                                                          : NULL;
+        long throttle = flag_value(cmd, "--throttle", thr, sizeof thr) ? atol(thr) : -1;
+        if (!kk) log = strdup("Error: no Kafka cluster answers in this namespace\n"), *fail = true;
+        else if (!plan) {
+            if (asprintf(&log, "Error: %s (No such file or directory)\n", file[0] ? file : "--reassignment-json-file") < 0)
+                log = NULL;
+            *fail = true;
+        } else if (strstr(cmd, "--verify")) {
+            bool complete = false;
+            *fail = kfs_reassign_verify(kk->c, plan, &complete, &log) != 0;
+        } else if (strstr(cmd, "--execute")) {
+            *fail = kfs_reassign_execute(kk->c, plan, throttle, &log) != 0;
+        } else {
+            log = strdup("Error: one of --generate, --execute, --verify, --cancel or --list is required\n");
+            *fail = true;
+        }
+    } else if (strstr(cmd, "kafka-metadata-quorum.sh")) {
+        if (!kk) log = strdup("Error: no Kafka cluster answers in this namespace\n"), *fail = true;
+        else if (strstr(cmd, "describe") && strstr(cmd, "--status")) log = kfs_quorum_status(kk->c);
+        else {
+            log = strdup("kube-sim: only `kafka-metadata-quorum.sh … describe --status` is simulated\n");
+            *fail = true;
+        }
+    }
+    if (log) {
+        if (!pod->side) pod->side = json_object();
+        json_object_set_new(pod->side, "log", json_string(log));
+    }
+    free(log);
+    free(cmd);
+}

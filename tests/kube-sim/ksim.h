@@ -173,6 +173,10 @@ kkafka *kafka_find(ksim *k, const char *ns);
 struct kfs_cluster *kafka_cluster(kkafka *kk);
 /* Stops a broker's process (its pod stays Ready) or lets it start again. */
 int kafka_broker_stop(ksim *k, const char *ns, int id, bool stop);
+/* A finished Job pod that ran Kafka's reassignment or quorum tool: the
+ * effect on the model, the tool's output as the pod's log, *fail if the
+ * tool would fail. */
+void kafka_job_effect(ksim *k, kobj *pod, bool *fail);
 
 /* ---- the process ------------------------------------------------------ */
 

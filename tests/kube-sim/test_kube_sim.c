@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <librdkafka/rdkafka.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -966,6 +967,147 @@ START_TEST(test_services_and_jobs)
 }
 END_TEST
 
+
+/* ---- the Kafka behind a cluster (kafka.c over kafka-sim) ------------------------------ */
+
+/* Metadata through a plain librdkafka client: brokers listed, and the ISR
+ * size of topic t partition 0 (-1 without the topic). */
+static int kafka_brokers(const char *bootstrap, int *isr0)
+{
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err);
+    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    ck_assert_ptr_nonnull(rk);
+    const struct rd_kafka_metadata *md = NULL;
+    int n = -1;
+    *isr0 = -1;
+    if (rd_kafka_metadata(rk, 1, NULL, &md, 3000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        n = md->broker_cnt;
+        for (int i = 0; i < md->topic_cnt; i++)
+            if (!strcmp(md->topics[i].topic, "t") && md->topics[i].partition_cnt > 0)
+                *isr0 = md->topics[i].partitions[0].isr_cnt;
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_destroy(rk);
+    return n;
+}
+
+static char *lb_bootstrap(const char *ns, int n)
+{
+    char *out = calloc(1, 64 * (size_t)n + 1);
+    for (int i = 0; i < n; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "/api/v1/namespaces/%s/services/kafka-broker-%d-external", ns, i);
+        resp r = req("GET", path, NULL);
+        const char *ip = js(r.json, "status.loadBalancer.ingress.0.ip");
+        ck_assert_ptr_nonnull(ip);
+        sprintf(out + strlen(out), "%s%s:9094", i ? "," : "", ip);
+        resp_free(&r);
+    }
+    return out;
+}
+
+static bool lb_ready(const char *ns, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "/api/v1/namespaces/%s/services/kafka-broker-%d-external", ns, i);
+        if (!get_str_prefix(path, "status.loadBalancer.ingress.0.ip", "127.")) return false;
+    }
+    return true;
+}
+
+static bool brokers_are(const char *boot, int want, int want_isr)
+{
+    int isr;
+    int n = kafka_brokers(boot, &isr);
+    return n == want && (want_isr < 0 || isr == want_isr);
+}
+
+START_TEST(test_kafka_follows_pods_and_runs_tool_jobs)
+{
+    make_ns("kf");
+    resp r = req("POST", "/api/v1/namespaces/kf/configmaps",
+                 "{\"metadata\":{\"name\":\"kafka-config\"},\"data\":{\"launch.sh\":"
+                 "\"case $ROLE in\\n  broker) NODE_ID=\\\"$ORDINAL\\\" ;;\\n"
+                 "  controller) NODE_ID=\\\"$((500 + ORDINAL))\\\" ;;\\nesac\\n\"}}");
+    ck_assert_int_eq(r.code, 201);
+    resp_free(&r);
+    for (int i = 0; i < 3; i++) {
+        char body[400];
+        snprintf(body, sizeof body, "{\"metadata\":{\"name\":\"kafka-broker-%d-external\"},\"spec\":{\"type\":"
+                 "\"LoadBalancer\",\"selector\":{\"statefulset.kubernetes.io/pod-name\":\"kafka-broker-%d\"},"
+                 "\"ports\":[{\"name\":\"external\",\"port\":9094}]}}", i, i);
+        expect("POST", "/api/v1/namespaces/kf/services", body, 201);
+    }
+    apply_sts("kf", "kafka-controller", 3, "OnDelete", "apache/kafka:3.9.1", 201);
+    apply_sts("kf", "kafka-broker", 3, "OnDelete", "apache/kafka:3.9.1", 201);
+    EVENTUALLY(lb_ready("kf", 3), 3000);
+    char *boot = lb_bootstrap("kf", 3);
+    /* brokers come up with their pods; node ids from the launch script */
+    EVENTUALLY(brokers_are(boot, 3, -1), 8000);
+    r = req("GET", "/_sim/kafka/kf", NULL);
+    ck_assert_int_eq(r.code, 200);
+    char *model = json_dumps(r.json, JSON_COMPACT);
+    ck_assert_msg(strstr(model, "500") && strstr(model, "502"), "controller ids 500..502 expected: %s", model);
+    free(model);
+    resp_free(&r);
+    expect("POST", "/_sim/kafka/kf/topics", "{\"name\":\"t\",\"partitions\":2,\"replication\":3}", 200);
+    EVENTUALLY(brokers_are(boot, 3, 3), 4000);
+
+    /* a pod gone (scaled down): its broker stops and the ISR shrinks; its
+     * pod back: the broker rejoins */
+    apply_sts("kf", "kafka-broker", 2, "OnDelete", "apache/kafka:3.9.1", 200);
+    EVENTUALLY(brokers_are(boot, 2, 2), 6000);
+    apply_sts("kf", "kafka-broker", 3, "OnDelete", "apache/kafka:3.9.1", 200);
+    EVENTUALLY(brokers_are(boot, 3, 3), 8000);
+
+    /* a Job running kafka-reassign-partitions.sh with its plan from a ConfigMap */
+    expect("POST", "/api/v1/namespaces/kf/configmaps",
+           "{\"metadata\":{\"name\":\"plan\"},\"data\":{\"plan.json\":"
+           "\"{\\\"version\\\":1,\\\"partitions\\\":[{\\\"topic\\\":\\\"t\\\",\\\"partition\\\":0,"
+           "\\\"replicas\\\":[2,0]}]}\"}}", 201);
+    expect("POST", "/apis/batch/v1/namespaces/kf/jobs",
+           "{\"metadata\":{\"name\":\"move\"},\"spec\":{\"template\":{\"spec\":{\"restartPolicy\":\"Never\","
+           "\"volumes\":[{\"name\":\"plan\",\"configMap\":{\"name\":\"plan\"}}],"
+           "\"containers\":[{\"name\":\"t\",\"image\":\"apache/kafka:3.9.1\",\"command\":["
+           "\"/opt/kafka/bin/kafka-reassign-partitions.sh\",\"--bootstrap-server\",\"kafka-bootstrap:9092\","
+           "\"--reassignment-json-file\",\"/plan/plan.json\",\"--execute\"],"
+           "\"volumeMounts\":[{\"name\":\"plan\",\"mountPath\":\"/plan\"}]}]}}}}", 201);
+    EVENTUALLY(get_int("/apis/batch/v1/namespaces/kf/jobs/move", "status.succeeded") == 1, 4000);
+    r = req("GET", "/api/v1/namespaces/kf/pods?labelSelector=job-name%3Dmove", NULL);
+    char logpath[256];
+    snprintf(logpath, sizeof logpath, "/api/v1/namespaces/kf/pods/%s/log", js(r.json, "items.0.metadata.name"));
+    resp_free(&r);
+    r = req("GET", logpath, NULL);
+    ck_assert_int_eq(r.code, 200);
+    ck_assert_msg(strstr(r.body, "Successfully started partition reassignment"), "log: %s", r.body);
+    resp_free(&r);
+    EVENTUALLY(brokers_are(boot, 3, 2), 8000);                  /* t-0 now on brokers 2 and 0 */
+
+    /* a Job running kafka-metadata-quorum.sh describe --status */
+    expect("POST", "/apis/batch/v1/namespaces/kf/jobs",
+           "{\"metadata\":{\"name\":\"quorum\"},\"spec\":{\"template\":{\"spec\":{\"restartPolicy\":\"Never\","
+           "\"containers\":[{\"name\":\"t\",\"image\":\"apache/kafka:3.9.1\",\"command\":[\"bash\",\"-c\","
+           "\"/opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-server kafka-bootstrap:9092 describe --status\"]}]}}}}",
+           201);
+    EVENTUALLY(get_int("/apis/batch/v1/namespaces/kf/jobs/quorum", "status.succeeded") == 1, 4000);
+    r = req("GET", "/api/v1/namespaces/kf/pods?labelSelector=job-name%3Dquorum", NULL);
+    snprintf(logpath, sizeof logpath, "/api/v1/namespaces/kf/pods/%s/log", js(r.json, "items.0.metadata.name"));
+    resp_free(&r);
+    r = req("GET", logpath, NULL);
+    ck_assert_msg(strstr(r.body, "LeaderId:") && strstr(r.body, "500"), "log: %s", r.body);
+    resp_free(&r);
+
+    /* the namespace goes: so does its Kafka */
+    expect("DELETE", "/api/v1/namespaces/kf", NULL, 200);
+    EVENTUALLY(get_code("/_sim/kafka/kf") == 404, 4000);
+    free(boot);
+}
+END_TEST
+
 /* ---- runner -------------------------------------------------------------------------- */
 
 static Suite *suite(void)
@@ -989,6 +1131,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_namespace_deletion);
     tcase_add_test(t, test_faults);
     tcase_add_test(t, test_services_and_jobs);
+    tcase_add_test(t, test_kafka_follows_pods_and_runs_tool_jobs);
     tcase_add_test(t, test_concurrent_clients);
     suite_add_tcase(s, t);
     TCase *tls = tcase_create("tls");
