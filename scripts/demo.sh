@@ -20,7 +20,7 @@ for _ in $(seq 100); do curl -sf $API/healthz >/dev/null && break; sleep 0.1; do
 ADMIN=$(cat "$DATA_DIR/admin-token")
 
 curl -sf -X POST $API/v1/data-planes -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
-  -d "{\"name\":\"sim\",\"zones\":[\"a\",\"b\",\"c\"],\"kubernetes\":{\"server\":\"http://127.0.0.1:$KSIM_PORT\",\"token\":\"$KSIM_TOKEN\"}}" \
+  -d "{\"name\":\"sim\",\"zones\":[\"a\",\"b\",\"c\"],\"kubernetes\":{\"server\":\"http://127.0.0.1:$KSIM_PORT\",\"token\":\"$KSIM_TOKEN\"},\"kafka_access\":\"external\"}" \
   >/dev/null || true     # already registered on a second run
 TENANT=$(curl -sf -X POST $API/v1/tenants -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
   -d "{\"name\":\"demo-$RANDOM\"}" | jq -r .id)
@@ -34,10 +34,15 @@ kube-sim    : http://127.0.0.1:$KSIM_PORT   (a Kubernetes API test double; pods 
 In another terminal:
   KEY=$KEY
   curl -s -X POST $API/v1/clusters -H "Authorization: Bearer \$KEY" -H 'Content-Type: application/json' \\
-    -d '{"name":"orders","kafka_version":"3.9","brokers":3,"storage_gib":100}' | jq '{id, status}'
+    -d '{"name":"orders","kafka_version":"3.9","brokers":3,"storage_gib":100,"external_access":{"type":"loadbalancer"}}' | jq '{id, status}'
   # then, a few times:
   curl -s $API/v1/clusters -H "Authorization: Bearer \$KEY" | jq '.items[] | {name, status: .status.phase, ready: .status.brokers_ready}'
   curl -s $API/v1/operations -H "Authorization: Bearer \$KEY" | jq '.items[] | {type, state, progress_percent, steps}'
+  # Kafka health, live (kafka-sim behind kube-sim answers the Kafka protocol):
+  curl -s $API/v1/clusters/<id>/health -H "Authorization: Bearer \$KEY" | jq .
+  # stop broker 1's process and watch the cluster turn DEGRADED, then start it again:
+  curl -s -X POST http://127.0.0.1:$KSIM_PORT/_sim/kafka/sp-<id>/brokers/1/stop
+  curl -s -X POST http://127.0.0.1:$KSIM_PORT/_sim/kafka/sp-<id>/brokers/1/start
   # the objects in "Kubernetes":
   curl -s -H "Authorization: Bearer $KSIM_TOKEN" http://127.0.0.1:$KSIM_PORT/api/v1/pods | jq -r '.items[].metadata.name'
 
