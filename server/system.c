@@ -1,6 +1,7 @@
 /* system.c — /healthz, /readyz, /metrics, /openapi.yaml and /docs. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "../workers/kafka/health.h"
 #include "routes.h"
 #include "../workers/queue.h"
 
@@ -48,6 +49,20 @@ void sys_metrics(api_req *r, api_resp *w)
     fprintf(f, "# HELP streamplane_http_requests_in_flight Requests being processed.\n"
                "# TYPE streamplane_http_requests_in_flight gauge\nstreamplane_http_requests_in_flight %ld\n",
             __atomic_load_n(&s->inflight, __ATOMIC_RELAXED));
+    if (r->env->kafka) {
+        kafka_pool_counts k;
+        kafka_pool_stats(r->env->kafka, &k);
+        fprintf(f, "# HELP streamplane_kafka_clients librdkafka clients kept in the cache.\n"
+                   "# TYPE streamplane_kafka_clients gauge\nstreamplane_kafka_clients %d\n"
+                   "# HELP streamplane_kafka_clients_created_total librdkafka clients created.\n"
+                   "# TYPE streamplane_kafka_clients_created_total counter\nstreamplane_kafka_clients_created_total %ld\n"
+                   "# HELP streamplane_kafka_metadata_reads_total Kafka metadata reads (health checks, the RUNNING gate, the health endpoint).\n"
+                   "# TYPE streamplane_kafka_metadata_reads_total counter\nstreamplane_kafka_metadata_reads_total %ld\n"
+                   "# HELP streamplane_kafka_metadata_read_failures_total Kafka metadata reads that failed.\n"
+                   "# TYPE streamplane_kafka_metadata_read_failures_total counter\n"
+                   "streamplane_kafka_metadata_read_failures_total %ld\n",
+                k.clients, k.created, k.reads, k.failures);
+    }
     fprintf(f, "# HELP streamplane_build_info Build version.\n# TYPE streamplane_build_info gauge\n"
                "streamplane_build_info{version=\"%s\"} 1\n", SP_VERSION);
     fclose(f);

@@ -230,6 +230,44 @@ START_TEST(running_waits_for_every_broker_then_health_follows_kafka)
         ck_assert_int_eq(sim("POST", path, NULL), 200);
     }
     json_decref(wait_for(id, "RUNNING", "Healthy", 20));
+
+    /* scale out: UPDATING until the fourth broker has an address and Kafka lists it */
+    char cpath[128];
+    snprintf(cpath, sizeof cpath, "/v1/clusters/%s", id);
+    spresp r = jreq(&S, "PATCH", cpath, KEY, "{\"brokers\":4}");
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    ck_assert_str_eq(jpath(r.json, "status.phase"), "UPDATING");
+    resp_free(&r);
+    int64_t deadline = sp_mono_ms() + 20000;
+    for (;;) {
+        c = wait_for(id, "RUNNING", "Healthy", 20);
+        if (json_integer_value(json_object_get(json_object_get(json_object_get(c, "status"), "health"),
+                                               "brokers_online")) == 4 || sp_mono_ms() > deadline)
+            break;
+        json_decref(c);
+        usleep(100000);
+    }
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(c, "status"), "health"),
+                                                        "brokers_online")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(c, "status"), "observed_generation")),
+                     json_integer_value(json_object_get(c, "generation")));
+    commas = 0;
+    for (const char *p = jpath(c, "status.external_bootstrap_servers"); p && *p; p++) commas += *p == ',';
+    ck_assert_int_eq(commas, 3);
+    json_decref(c);
+
+    /* the librdkafka clients were reused, not made per check */
+    spresp m = req(&S, "GET", "/metrics", NULL, NULL, 0, NULL);
+    ck_assert_int_eq(m.status, 200);
+    const char *rd = strstr(m.body, "\nstreamplane_kafka_metadata_reads_total ");
+    const char *cr = strstr(m.body, "\nstreamplane_kafka_clients_created_total ");
+    ck_assert_ptr_nonnull(rd);
+    ck_assert_ptr_nonnull(cr);
+    long reads = atol(strchr(rd + 1, ' ') + 1), created = atol(strchr(cr + 1, ' ') + 1);
+    fprintf(stderr, "[health] %ld metadata reads through %ld librdkafka clients\n", reads, created);
+    ck_assert_int_gt(reads, 8);
+    ck_assert_int_lt(created * 2, reads);
+    resp_free(&m);
 }
 END_TEST
 
@@ -255,7 +293,26 @@ START_TEST(no_route_node_ports_and_bad_input)
     ck_assert_ptr_nonnull(ext);
     ck_assert_ptr_nonnull(strstr(ext, ":3"));                         /* 30000-32767 */
     ck_assert_ptr_null(strstr(ext, ":9094"));
+    /* checks every second, but an unchanged reading is not rewritten: the
+     * resource_version a client holds for If-Match stays good */
+    char rv[32];
+    snprintf(rv, sizeof rv, "%s", jpath(c, "resource_version"));
     json_decref(c);
+    int64_t r0 = 0;
+    spresp m = req(&S, "GET", "/metrics", NULL, NULL, 0, NULL);
+    const char *rd = strstr(m.body, "\nstreamplane_kafka_metadata_reads_total ");
+    ck_assert_ptr_nonnull(rd);
+    r0 = atol(strchr(rd + 1, ' ') + 1);
+    resp_free(&m);
+    usleep(3500000);
+    c = cluster(b);
+    ck_assert_str_eq(jpath(c, "resource_version"), rv);
+    ck_assert_str_eq(jpath(c, "status.phase"), "RUNNING");
+    json_decref(c);
+    m = req(&S, "GET", "/metrics", NULL, NULL, 0, NULL);
+    rd = strstr(m.body, "\nstreamplane_kafka_metadata_reads_total ");
+    ck_assert_int_ge(atol(strchr(rd + 1, ' ') + 1) - r0, 2);     /* it did check meanwhile */
+    resp_free(&m);
 
     char path[160];
     snprintf(path, sizeof path, "/v1/clusters/%s/health?timeout_ms=5", b);

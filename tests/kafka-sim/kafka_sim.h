@@ -62,14 +62,18 @@ int kfs_broker_port(kfs_cluster *c, int node_id, const char *listener);
 char *kfs_bootstrap(kfs_cluster *c, const char *listener);
 
 /* Model manipulation for tests (all return 0, or -1 if unknown). */
+/* Replicas round-robin over all brokers (partition p starts at the p-th broker by id);
+ * partitions/replication <= 0 mean the cluster defaults. -1 if it exists, the name is
+ * invalid or replication exceeds the broker count. */
 int kfs_topic_create(kfs_cluster *c, const char *topic, int partitions, int replication);
-/* Forces a partition's leader (-1 = leaderless/offline) without changing replicas. */
+/* Forces a partition's leader (-1 = leaderless/offline) without changing replicas.
+ * A leader other than -1 must be an up replica (it joins the ISR). */
 int kfs_partition_set_leader(kfs_cluster *c, const char *topic, int partition, int leader);
 /* Starts a reassignment to `replicas` (n ids); the partition's data size is
  * `bytes` (for the catch-up rate). Target replicas are added at once (as
  * adding replicas), caught up at the rate (or the throttle set on the
  * brokers: leader/follower.replication.throttled.rate), then the removed
- * ones are dropped. */
+ * ones are dropped. -1 also for unknown or duplicate broker ids in `replicas`. */
 int kfs_partition_reassign(kfs_cluster *c, const char *topic, int partition,
                            const int *replicas, int n, long bytes);
 /* True while any reassignment is in progress. */

@@ -228,7 +228,10 @@ void kfs_model_broker_down(kfs_cluster *c, kfs_broker *b)
     for (int i = 0; i < c->ntopics; i++)
         for (int j = 0; j < c->topics[i]->nparts; j++) {
             kfs_partition *p = &c->topics[i]->parts[j];
-            if (kfs_ids_has(&p->isr, b->id)) {
+            /* as the KRaft controller does: the last in-sync replica stays
+             * in the ISR (the partition goes offline with it), so only it
+             * can lead again without an unclean election */
+            if (kfs_ids_has(&p->isr, b->id) && p->isr.n > 1) {
                 kfs_ids_del(&p->isr, b->id);
                 changed(c);
             }
@@ -244,6 +247,9 @@ static void broker_rejoin(kfs_cluster *c, kfs_broker *b)
         for (int j = 0; j < c->topics[i]->nparts; j++) {
             kfs_partition *p = &c->topics[i]->parts[j];
             if (!kfs_ids_has(&p->replicas, b->id) || still_catching_up(p, b->id)) continue;
+            /* with no leader there is nothing to catch up from: kfs_model_tick
+             * lets it in once the partition has a leader again */
+            if (p->leader == -1 && !kfs_ids_has(&p->isr, b->id)) continue;
             isr_add(c, p, b->id);
             if (p->replicas.v[0] == b->id || p->leader == -1) set_leader(c, p, b->id);
         }
@@ -253,14 +259,13 @@ void kfs_model_broker_up(kfs_cluster *c, kfs_broker *b, long long now)
 {
     b->up = true;
     changed(c);
-    /* Leaderless partitions take this replica as leader at once. */
+    /* Leaderless partitions whose ISR holds this replica take it as leader
+     * at once (no unclean election: a replica outside the ISR never leads). */
     for (int i = 0; i < c->ntopics; i++)
         for (int j = 0; j < c->topics[i]->nparts; j++) {
             kfs_partition *p = &c->topics[i]->parts[j];
-            if (p->leader == -1 && kfs_ids_has(&p->replicas, b->id) && !still_catching_up(p, b->id)) {
-                isr_add(c, p, b->id);
+            if (p->leader == -1 && kfs_ids_has(&p->isr, b->id) && !still_catching_up(p, b->id))
                 set_leader(c, p, b->id);
-            }
         }
     if (c->opts.rejoin_delay_ms <= 0) broker_rejoin(c, b);
     else b->rejoin_at = now + c->opts.rejoin_delay_ms;
@@ -384,6 +389,17 @@ void kfs_model_tick(kfs_cluster *c, long long now)
         for (int j = 0; j < c->topics[i]->nparts; j++) {
             kfs_partition *p = &c->topics[i]->parts[j];
             if (p->target.n > 0) reassign_tick(c, p, now);
+            /* replicas whose broker came back while the partition had no
+             * leader catch up once it has one */
+            for (int r = 0; p->leader >= 0 && r < p->replicas.n; r++) {
+                int id = p->replicas.v[r];
+                kfs_broker *b = NULL;
+                for (int k = 0; k < c->nbrokers && !b; k++)
+                    if (c->brokers[k]->id == id) b = c->brokers[k];
+                if (!b || !b->up || b->rejoin_at || kfs_ids_has(&p->isr, id) || still_catching_up(p, id)) continue;
+                isr_add(c, p, id);
+                if (r == 0) set_leader(c, p, id);
+            }
         }
 }
 

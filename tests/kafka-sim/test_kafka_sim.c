@@ -223,7 +223,7 @@ END_TEST
 START_TEST(test_broker_down_and_rejoin)
 {
     kfs_runtime *rt = kfs_runtime_new();
-    kfs_cluster *c = make_cluster(rt, 3, "127.0.0.1", 400);
+    kfs_cluster *c = make_cluster(rt, 3, "127.0.0.1", 1000);
     ck_assert_int_eq(kfs_topic_create(c, "t", 3, 3), 0);
     int port0 = kfs_broker_port(c, 0, "PLAINTEXT");
     ck_assert_int_eq(kfs_broker_set_up(c, 0, false), 0);
@@ -253,7 +253,7 @@ START_TEST(test_broker_down_and_rejoin)
     ck_assert(!has_id(t->partitions[0].isrs, t->partitions[0].isr_cnt, 0));
     rd_kafka_metadata_destroy(md);
 
-    sleep_ms(900);
+    sleep_ms(1800);
     md = metadata(rk);
     t = md_topic(md, "t");
     ck_assert_int_eq(t->partitions[0].isr_cnt, 3);
@@ -289,7 +289,9 @@ START_TEST(test_leaderless_partition)
     ck_assert_int_eq(t->partitions[1].leader, 0);
     rd_kafka_metadata_destroy(md);
 
-    /* all replicas down -> leader -1; one back -> leader at once */
+    /* all replicas down (1, then 0) -> leader -1, and the ISR keeps its last
+     * member, 0, as KRaft does; 1 back alone cannot lead (no unclean
+     * election); 0 back leads at once, and 1 catches up from it */
     ck_assert_int_eq(kfs_broker_set_up(c, 1, false), 0);
     ck_assert_int_eq(kfs_broker_set_up(c, 0, false), 0);
     char *js = kfs_model_json(c);
@@ -300,8 +302,19 @@ START_TEST(test_leaderless_partition)
     rk = producer_for(c, 1);
     md = metadata(rk);
     t = md_topic(md, "t");
-    ck_assert_int_eq(t->partitions[0].leader, 1);
-    ck_assert_int_eq(t->partitions[1].leader, 1);
+    for (int p = 0; p < 2; p++) {
+        ck_assert_int_eq(t->partitions[p].leader, -1);
+        ck_assert_int_eq(t->partitions[p].isr_cnt, 1);
+        ck_assert_int_eq(t->partitions[p].isrs[0], 0);
+    }
+    rd_kafka_metadata_destroy(md);
+    ck_assert_int_eq(kfs_broker_set_up(c, 0, true), 0);
+    md = metadata(rk);
+    t = md_topic(md, "t");
+    ck_assert_int_eq(t->partitions[0].leader, 0);              /* preferred replica of t-0 */
+    ck_assert_int_eq(t->partitions[1].leader, 1);              /* and of t-1, once 1 is in sync */
+    ck_assert_int_eq(t->partitions[0].isr_cnt, 2);
+    ck_assert_int_eq(t->partitions[1].isr_cnt, 2);
     rd_kafka_metadata_destroy(md);
     rd_kafka_destroy(rk);
     kfs_runtime_free(rt);
@@ -594,9 +607,9 @@ START_TEST(test_admin_create_delete_topics)
     rd_kafka_NewTopic_t *ts[5];
     ts[0] = new_topic("a", 3, 2);
     ck_assert_int_eq(rd_kafka_NewTopic_set_config(ts[0], "retention.ms", "1000"), 0);
-    ts[1] = new_topic("b", -1, -1);
+    ts[1] = new_topic("b", 2, -1);
     int32_t r0[] = {2, 1}, r1[] = {1, 0};
-    ck_assert_int_eq(rd_kafka_NewTopic_set_replica_assignment(ts[1], 0, r0, 2, err, sizeof err), 0);
+    ck_assert_msg(rd_kafka_NewTopic_set_replica_assignment(ts[1], 0, r0, 2, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(rd_kafka_NewTopic_set_replica_assignment(ts[1], 1, r1, 2, err, sizeof err), 0);
     ts[2] = new_topic("badconfig", 1, 1);
     ck_assert_int_eq(rd_kafka_NewTopic_set_config(ts[2], "no.such.config", "1"), 0);
@@ -939,8 +952,14 @@ START_TEST(test_admin_groups_and_offsets)
     rd_kafka_event_destroy(ev);
     rd_kafka_AdminOptions_destroy(o);
 
-    /* ListConsumerGroupOffsets: all partitions of g1 */
-    rd_kafka_ListConsumerGroupOffsets_t *req[1] = {rd_kafka_ListConsumerGroupOffsets_new("g1", NULL)};
+    /* ListConsumerGroupOffsets (explicit partitions: librdkafka 2.0.2 sends an empty
+     * topic list for NULL, which Kafka, and so kafka-sim, answers with nothing) */
+    rd_kafka_topic_partition_list_t *want = rd_kafka_topic_partition_list_new(3);
+    rd_kafka_topic_partition_list_add(want, "events", 0);
+    rd_kafka_topic_partition_list_add(want, "events", 1);
+    rd_kafka_topic_partition_list_add(want, "other", 3);
+    rd_kafka_ListConsumerGroupOffsets_t *req[1] = {rd_kafka_ListConsumerGroupOffsets_new("g1", want)};
+    rd_kafka_topic_partition_list_destroy(want);
     o = admin_opts(&e, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
     rd_kafka_ListConsumerGroupOffsets(e.rk, req, 1, o, e.q);
     ev = admin_wait(&e, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT);
@@ -949,10 +968,11 @@ START_TEST(test_admin_groups_and_offsets)
     ck_assert_int_eq(n, 1);
     ck_assert_ptr_null(rd_kafka_group_result_error(gr[0]));
     const rd_kafka_topic_partition_list_t *parts = rd_kafka_group_result_partitions(gr[0]);
-    ck_assert_int_eq(parts->cnt, 2);
+    ck_assert_int_eq(parts->cnt, 3);
     for (int i = 0; i < parts->cnt; i++) {
-        ck_assert_str_eq(parts->elems[i].topic, "events");
-        ck_assert_int_eq(parts->elems[i].offset, parts->elems[i].partition == 0 ? 42 : 7);
+        long long expect = strcmp(parts->elems[i].topic, "other") == 0 ? RD_KAFKA_OFFSET_INVALID : (parts->elems[i].partition == 0 ? 42 : 7);
+        ck_assert_int_eq(parts->elems[i].offset, expect);
+        ck_assert_int_eq(parts->elems[i].err, 0);
     }
     rd_kafka_event_destroy(ev);
     rd_kafka_AdminOptions_destroy(o);
@@ -970,7 +990,267 @@ START_TEST(test_admin_groups_and_offsets)
 }
 END_TEST
 
-/* STAGE3_TESTS */
+/* ---- stage 3: reassignment, quorum, the binary ---- */
+
+static const rd_kafka_metadata_partition_t *md_part(const struct rd_kafka_metadata *md, const char *topic, int p)
+{
+    const rd_kafka_metadata_topic_t *t = md_topic(md, topic);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_gt(t->partition_cnt, p);
+    return &t->partitions[p];
+}
+
+START_TEST(test_reassignment_throttled)
+{
+    kfs_runtime *rt = kfs_runtime_new();
+    kfs_cluster *c = make_cluster(rt, 3, "127.0.0.1", 0);
+    ck_assert_int_eq(kfs_topic_create(c, "r", 2, 2), 0); /* p0 [0,1], p1 [1,2] */
+    ck_assert_int_eq(kfs_partition_set_size(c, "r", 0, 1000000), 0);
+    ck_assert_int_eq(kfs_partition_set_size(c, "r", 1, 1000000), 0);
+    const char *plan = "{\"version\":1,\"partitions\":[{\"topic\":\"r\",\"partition\":0,\"replicas\":[1,2]},"
+                       "{\"topic\":\"r\",\"partition\":1,\"replicas\":[2,0]}]}";
+    char *log = NULL;
+    /* errors first: unknown broker, unknown partition */
+    ck_assert_int_eq(kfs_reassign_execute(c, "{\"partitions\":[{\"topic\":\"r\",\"partition\":0,\"replicas\":[1,9]}]}", -1, &log), -1);
+    ck_assert_ptr_nonnull(strstr(log, "non-existent brokerIDs: 9"));
+    free(log);
+    ck_assert_int_eq(kfs_reassign_execute(c, "{\"partitions\":[{\"topic\":\"r\",\"partition\":5,\"replicas\":[1]}]}", -1, &log), -1);
+    ck_assert_ptr_nonnull(strstr(log, "r-5"));
+    free(log);
+    ck_assert_int_eq(kfs_reassign_execute(c, "not json", -1, &log), -1);
+    free(log);
+
+    rd_kafka_t *rk = producer_for(c, 0);
+    rd_kafka_metadata_destroy(metadata(rk)); /* connected before the clock starts */
+    long long t0 = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    t0 = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+    ck_assert_int_eq(kfs_reassign_execute(c, plan, 500000, &log), 0); /* 1 MB at 500 KB/s: ~2 s */
+    ck_assert_ptr_nonnull(strstr(log, "Current partition replica assignment\n\n{\"version\":1,\"partitions\":["
+                                      "{\"topic\":\"r\",\"partition\":0,\"replicas\":[0,1]"));
+    ck_assert_ptr_nonnull(strstr(log, "Save this to use as the --reassignment-json-file option during rollback"));
+    ck_assert_ptr_nonnull(strstr(log, "The inter-broker throttle limit was set to 500000 B/s"));
+    ck_assert_ptr_nonnull(strstr(log, "Successfully started partition reassignments for r-0,r-1"));
+    free(log);
+    ck_assert(kfs_reassign_active(c));
+    ck_assert_int_eq(kfs_reassign_execute(c, plan, -1, &log), -1); /* one at a time */
+    ck_assert_ptr_nonnull(strstr(log, "existing partition assignment"));
+    free(log);
+
+    bool done = true;
+    ck_assert_int_eq(kfs_reassign_verify(c, plan, &done, &log), 0);
+    ck_assert(!done);
+    ck_assert_ptr_nonnull(strstr(log, "Status of partition reassignment:\n"));
+    ck_assert_ptr_nonnull(strstr(log, "Reassignment of partition r-0 is still in progress."));
+    free(log);
+
+    /* during: target + removing replicas, adding replica not yet in ISR, leader unchanged */
+    const struct rd_kafka_metadata *md = metadata(rk);
+    const rd_kafka_metadata_partition_t *mp = md_part(md, "r", 0);
+    ck_assert_int_eq(mp->replica_cnt, 3);
+    ck_assert(has_id(mp->replicas, 3, 2));
+    ck_assert(!has_id(mp->isrs, mp->isr_cnt, 2));
+    ck_assert_int_eq(mp->leader, 0);
+    rd_kafka_metadata_destroy(md);
+    char *js = kfs_model_json(c);
+    ck_assert_ptr_nonnull(strstr(js, "\"adding_replicas\": [\n            2\n          ]"));
+    ck_assert_ptr_nonnull(strstr(js, "\"leader.replication.throttled.rate\": \"500000\""));
+    free(js);
+
+    /* completes later */
+    for (int i = 0; i < 300 && kfs_reassign_active(c); i++) sleep_ms(50);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long elapsed = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 - t0;
+    ck_assert(!kfs_reassign_active(c));
+    ck_assert_int_ge(elapsed, 1000);
+    ck_assert_int_eq(kfs_reassign_verify(c, plan, &done, &log), 0);
+    ck_assert(done);
+    ck_assert_ptr_nonnull(strstr(log, "Reassignment of partition r-0 is completed.\n"));
+    ck_assert_ptr_nonnull(strstr(log, "Reassignment of partition r-1 is completed.\n"));
+    ck_assert_ptr_nonnull(strstr(log, "Clearing broker-level throttles on brokers 0,1,2"));
+    free(log);
+
+    md = metadata(rk);
+    mp = md_part(md, "r", 0);
+    ck_assert_int_eq(mp->replica_cnt, 2);
+    ck_assert_int_eq(mp->replicas[0], 1);
+    ck_assert_int_eq(mp->replicas[1], 2);
+    ck_assert_int_eq(mp->isr_cnt, 2);
+    ck_assert_int_eq(mp->leader, 1); /* old leader 0 was removed: new preferred replica leads */
+    mp = md_part(md, "r", 1);
+    ck_assert_int_eq(mp->replicas[0], 2);
+    ck_assert_int_eq(mp->replicas[1], 0);
+    ck_assert_int_eq(mp->leader, 2); /* old leader 1 removed */
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+
+    /* direct API: with no throttle (cleared by --verify) and no default rate, it completes at once */
+    int back[] = {0, 1};
+    ck_assert_int_eq(kfs_partition_reassign(c, "r", 0, back, 2, 0), 0);
+    ck_assert(!kfs_reassign_active(c));
+    ck_assert_int_eq(kfs_partition_reassign(c, "r", 0, (int[]){0, 0}, 2, 0), -1);
+    kfs_runtime_free(rt);
+}
+END_TEST
+
+START_TEST(test_quorum_status)
+{
+    kfs_runtime *rt = kfs_runtime_new();
+    kfs_cluster *c = make_cluster(rt, 2, "127.0.0.1", 0);
+    for (int id = 3000; id < 3003; id++) ck_assert_int_eq(kfs_controller_add(c, id), 0);
+    ck_assert_int_eq(kfs_controller_add(c, 3000), -1);
+    char *s = kfs_quorum_status(c);
+    ck_assert_ptr_nonnull(strstr(s, "ClusterId:              kfs-test-cluster\n"));
+    ck_assert_ptr_nonnull(strstr(s, "LeaderId:               3000\n"));
+    ck_assert_ptr_nonnull(strstr(s, "CurrentVoters:          [3000,3001,3002]\n"));
+    ck_assert_ptr_nonnull(strstr(s, "CurrentObservers:       [0,1]\n"));
+    ck_assert_ptr_nonnull(strstr(s, "HighWatermark:"));
+    ck_assert_ptr_nonnull(strstr(s, "MaxFollowerLagTimeMs:"));
+    free(s);
+    ck_assert_int_eq(kfs_controller_set_up(c, 3000, false), 0);
+    s = kfs_quorum_status(c);
+    ck_assert_ptr_nonnull(strstr(s, "LeaderId:               3001\n"));
+    ck_assert_ptr_nonnull(strstr(s, "LeaderEpoch:            2\n"));
+    free(s);
+    ck_assert_int_eq(kfs_controller_set_up(c, 3001, false), 0);
+    s = kfs_quorum_status(c);
+    ck_assert_ptr_nonnull(strstr(s, "LeaderId:               -1\n")); /* no majority */
+    free(s);
+    ck_assert_int_eq(kfs_controller_set_up(c, 3000, true), 0);
+    s = kfs_quorum_status(c);
+    ck_assert_ptr_nonnull(strstr(s, "LeaderId:               3000\n"));
+    free(s);
+    ck_assert_int_eq(kfs_controller_set_up(c, 4000, true), -1);
+    kfs_runtime_free(rt);
+}
+END_TEST
+
+/* Minimal HTTP/1.0 client for the control port; returns the status code, body in *out. */
+static int http(int port, const char *method, const char *path, const char *json, char **out)
+{
+    int fd = raw_connect("127.0.0.1", port);
+    ck_assert_int_ge(fd, 0);
+    char req[1024];
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     method, path, json ? strlen(json) : 0, json ? json : "");
+    ck_assert_int_eq(send(fd, req, (size_t)n, 0), n);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = calloc(cap, 1);
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 5000) <= 0) break;
+        ssize_t r = recv(fd, buf + len, cap - len - 1, 0);
+        if (r <= 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    int status = 0;
+    sscanf(buf, "HTTP/1.%*d %d", &status);
+    char *b = strstr(buf, "\r\n\r\n");
+    if (out) *out = strdup(b ? b + 4 : "");
+    free(buf);
+    return status;
+}
+
+static bool port_free(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    bool ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return ok;
+}
+
+START_TEST(test_binary)
+{
+    int base = 0;
+    srand((unsigned)getpid());
+    for (int tries = 0; tries < 50 && !base; tries++) {
+        int p = 20000 + rand() % 30000;
+        if (port_free(p) && port_free(p + 1) && port_free(p + 2)) base = p;
+    }
+    ck_assert_int_gt(base, 0);
+    int pipefd[2];
+    ck_assert_int_eq(pipe(pipefd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        char ports[16];
+        snprintf(ports, sizeof ports, "%d", base);
+        execl(KAFKA_SIM_BINARY, "kafka-sim", "--brokers", "3", "--port", ports, "--control-port", "0",
+              "--rejoin-delay-ms", "0", (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    FILE *f = fdopen(pipefd[0], "r");
+    char line[512], bs[512] = "";
+    int control = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "bootstrap: ", 11) == 0) {
+            snprintf(bs, sizeof bs, "%s", line + 11);
+            bs[strcspn(bs, "\n")] = 0;
+        }
+        if (sscanf(line, "control: http://127.0.0.1:%d", &control) == 1) break;
+    }
+    fclose(f);
+    char expect[128];
+    snprintf(expect, sizeof expect, "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", base, base + 1, base + 2);
+    ck_assert_str_eq(bs, expect);
+    ck_assert_int_gt(control, 0);
+
+    char *out = NULL;
+    ck_assert_int_eq(http(control, "POST", "/topics", "{\"name\":\"bin\",\"partitions\":3,\"replication\":3}", &out), 201);
+    free(out);
+    ck_assert_int_eq(http(control, "POST", "/topics", "{\"name\":\"bin\",\"partitions\":3,\"replication\":3}", &out), 409);
+    free(out);
+    rd_kafka_t *rk = client(bs, RD_KAFKA_PRODUCER);
+    const struct rd_kafka_metadata *md = metadata(rk);
+    ck_assert_int_eq(md->broker_cnt, 3);
+    ck_assert_int_eq(md_part(md, "bin", 1)->leader, 1);
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+
+    ck_assert_int_eq(http(control, "POST", "/brokers/1/stop", NULL, &out), 200);
+    free(out);
+    char b0[64];
+    snprintf(b0, sizeof b0, "127.0.0.1:%d", base);
+    rk = client(b0, RD_KAFKA_PRODUCER);
+    md = metadata(rk);
+    ck_assert_int_eq(md->broker_cnt, 2);
+    ck_assert(!md_has_broker(md, 1));
+    ck_assert_int_eq(md_part(md, "bin", 1)->leader, 2);
+    rd_kafka_metadata_destroy(md);
+    ck_assert_int_eq(http(control, "POST", "/brokers/1/start", NULL, &out), 200);
+    free(out);
+    ck_assert_int_eq(http(control, "POST", "/partitions/bin/0/leader", "{\"leader\":-1}", &out), 200);
+    free(out);
+    md = metadata(rk);
+    ck_assert_int_eq(md->broker_cnt, 3);
+    ck_assert_int_eq(md_part(md, "bin", 1)->leader, 1); /* rejoined, preferred leader back */
+    ck_assert_int_eq(md_part(md, "bin", 0)->leader, -1);
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    ck_assert_int_eq(http(control, "POST", "/brokers/9/start", NULL, &out), 404);
+    free(out);
+    ck_assert_int_eq(http(control, "GET", "/model", NULL, &out), 200);
+    ck_assert_ptr_nonnull(strstr(out, "\"bin\""));
+    free(out);
+
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 
 static Suite *suite(void)
 {
@@ -993,7 +1273,12 @@ static Suite *suite(void)
     tcase_add_test(ta, test_admin_acls);
     tcase_add_test(ta, test_admin_groups_and_offsets);
     suite_add_tcase(s, ta);
-    /* STAGE3_REGISTER */
+    TCase *tr = tcase_create("ops");
+    tcase_set_timeout(tr, 90);
+    tcase_add_test(tr, test_reassignment_throttled);
+    tcase_add_test(tr, test_quorum_status);
+    tcase_add_test(tr, test_binary);
+    suite_add_tcase(s, tr);
     return s;
 }
 

@@ -32,6 +32,7 @@ struct kafka_pool {
     kafka_entry *head, *tail;   /* head: most recently used */
     int size, max;
     long created;
+    long reads, failures;       /* atomic: every kafka_health_read, and those that failed */
 };
 
 static int64_t mono_ms(void)
@@ -303,8 +304,30 @@ static int is_transport_error(rd_kafka_resp_err_t e)
     }
 }
 
+static int health_read(kafka_pool *p, const char *bootstrap, int timeout_ms,
+                       kafka_health *out, char *err, size_t errlen);
+
 int kafka_health_read(kafka_pool *p, const char *bootstrap, int timeout_ms,
                       kafka_health *out, char *err, size_t errlen)
+{
+    int rc = health_read(p, bootstrap, timeout_ms, out, err, errlen);
+    __atomic_add_fetch(&p->reads, 1, __ATOMIC_RELAXED);
+    if (rc != 0) __atomic_add_fetch(&p->failures, 1, __ATOMIC_RELAXED);
+    return rc;
+}
+
+void kafka_pool_stats(kafka_pool *p, kafka_pool_counts *out)
+{
+    pthread_mutex_lock(&p->mu);
+    out->clients = p->size;
+    out->created = p->created;
+    pthread_mutex_unlock(&p->mu);
+    out->reads = __atomic_load_n(&p->reads, __ATOMIC_RELAXED);
+    out->failures = __atomic_load_n(&p->failures, __ATOMIC_RELAXED);
+}
+
+static int health_read(kafka_pool *p, const char *bootstrap, int timeout_ms,
+                       kafka_health *out, char *err, size_t errlen)
 {
     int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     health_reset(out);

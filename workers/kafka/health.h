@@ -42,6 +42,10 @@ int kafka_pool_size(kafka_pool *p);
 /* Handles created since kafka_pool_new (reuse shows as this not growing). */
 long kafka_pool_handles_created(kafka_pool *p);
 
+/* Counters for /metrics. */
+typedef struct kafka_pool_counts { int clients; long created, reads, failures; } kafka_pool_counts;
+void kafka_pool_stats(kafka_pool *p, kafka_pool_counts *out);
+
 /* Reads metadata (all topics) through a cached handle within timeout_ms
  * (plus a little for creating or dropping a handle). 0 ok, -1 with err
  * (librdkafka's words). out->brokers_expected is kept; everything else in
