@@ -541,7 +541,12 @@ int server_start(server *s)
     if (!s->metrics || !s->rl || !is) return -1;
     pthread_mutex_init(&is->mu, NULL);
     s->idem = is;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* poll, not epoll: with epoll and a thread pool, libmicrohttpd 0.9.75's
+     * MHD_quiesce_daemon aborted the process on SIGTERM ("Failed to remove
+     * listen FD from epoll set", seen once in the sanitizer suite: its removal
+     * of the listen FD can race a worker thread's own). With poll, quiescing
+     * only stops polling the listen socket. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,

@@ -367,13 +367,16 @@ void kfs_cluster_free(kfs_cluster *c)
     pthread_mutex_unlock(&rt->mu);
 }
 
-static void lock(kfs_cluster *c)
+/* The public API's lock: the runtime mutex, and the model brought up to
+ * date first (timers that fell due while nobody asked). */
+void kfs_api_lock(kfs_cluster *c)
 {
     pthread_mutex_lock(&c->rt->mu);
     kfs_model_tick(c, kfs_now_ms());
 }
 
-static void unlock(kfs_cluster *c)
+/* Wakes the loop (the next deadline may have moved), then unlocks. */
+void kfs_api_unlock(kfs_cluster *c)
 {
     kfs_runtime_wake(c->rt);
     pthread_mutex_unlock(&c->rt->mu);
@@ -383,7 +386,7 @@ int kfs_broker_add(kfs_cluster *c, int node_id, const char *rack)
 {
     if (!c || node_id < 0) return -1;
     int rc = -1;
-    lock(c);
+    kfs_api_lock(c);
     if (kfs_find_broker(c, node_id)) goto out;
     kfs_broker *b = calloc(1, sizeof *b);
     kfs_broker **nb = realloc(c->brokers, (size_t)(c->nbrokers + 1) * sizeof *nb);
@@ -401,14 +404,14 @@ int kfs_broker_add(kfs_cluster *c, int node_id, const char *rack)
     c->metadata_offset++;
     rc = 0;
 out:
-    unlock(c);
+    kfs_api_unlock(c);
     return rc;
 }
 
 int kfs_broker_remove(kfs_cluster *c, int node_id)
 {
     int rc = -1;
-    lock(c);
+    kfs_api_lock(c);
     for (int i = 0; i < c->nbrokers; i++) {
         kfs_broker *b = c->brokers[i];
         if (b->id != node_id) continue;
@@ -427,7 +430,7 @@ int kfs_broker_remove(kfs_cluster *c, int node_id)
         rc = 0;
         break;
     }
-    unlock(c);
+    kfs_api_unlock(c);
     return rc;
 }
 
@@ -495,7 +498,7 @@ int kfs_broker_listen(kfs_cluster *c, int node_id, const char *name, const char 
         return -1;
     }
     int rc = -1;
-    lock(c);
+    kfs_api_lock(c);
     kfs_broker *b = kfs_find_broker(c, node_id);
     if (!b) {
         errno = ENOENT;
@@ -526,14 +529,14 @@ int kfs_broker_listen(kfs_cluster *c, int node_id, const char *name, const char 
     if (b->up && bind_one(c, b, l) != 0) goto out;
     rc = 0;
 out:
-    unlock(c);
+    kfs_api_unlock(c);
     return rc;
 }
 
 int kfs_broker_set_up(kfs_cluster *c, int node_id, bool up)
 {
     int rc = -1;
-    lock(c);
+    kfs_api_lock(c);
     kfs_broker *b = kfs_find_broker(c, node_id);
     if (!b) {
         errno = ENOENT;
@@ -548,25 +551,25 @@ int kfs_broker_set_up(kfs_cluster *c, int node_id, bool up)
     }
     rc = 0;
 out:
-    unlock(c);
+    kfs_api_unlock(c);
     return rc;
 }
 
 int kfs_broker_port(kfs_cluster *c, int node_id, const char *listener)
 {
     int port = -1;
-    lock(c);
+    kfs_api_lock(c);
     kfs_broker *b = kfs_find_broker(c, node_id);
     kfs_listener *l = b && listener ? kfs_broker_listener(b, listener) : NULL;
     if (l) port = l->bound_port ? l->bound_port : (l->port ? l->port : -1);
-    unlock(c);
+    kfs_api_unlock(c);
     return port;
 }
 
 char *kfs_bootstrap(kfs_cluster *c, const char *listener)
 {
     if (!listener) return NULL;
-    lock(c);
+    kfs_api_lock(c);
     size_t cap = 1, len = 0;
     char *s = calloc(1, 1);
     for (int i = 0; s && i < c->nbrokers; i++) {
@@ -587,6 +590,6 @@ char *kfs_bootstrap(kfs_cluster *c, const char *listener)
         len += (size_t)n;
         cap += (size_t)n;
     }
-    unlock(c);
+    kfs_api_unlock(c);
     return s;
 }

@@ -89,10 +89,9 @@ static void metadata_topic(const kfs_conn_ctx *ctx, kfs_topic *t, const char *na
 static int h_metadata(const kfs_conn_ctx *ctx, kfs_rd *r, int16_t ver, kfs_wr *w)
 {
     kfs_cluster *c = ctx->c;
-    int32_t n = kfs_rd_array(r, ver >= 1, 2);
-    char **names = NULL;
-    if (n > 0 && !(names = calloc((size_t)n, sizeof *names))) return -1;
-    for (int32_t i = 0; i < n; i++) names[i] = kfs_rd_str(r, false);
+    int32_t n;
+    char **names = kfs_rd_str_array(r, ver >= 1, &n);
+    if (n > 0 && !names) return -1;
     if (ver >= 4) kfs_rd_bool(r); /* allow_auto_topic_creation: auto-create is off */
     if (ver >= 8) {
         kfs_rd_bool(r);
@@ -213,10 +212,9 @@ static int h_create_topics(const kfs_conn_ctx *ctx, kfs_rd *r, int16_t ver, kfs_
 
 static int h_delete_topics(const kfs_conn_ctx *ctx, kfs_rd *r, int16_t ver, kfs_wr *w)
 {
-    int32_t n = kfs_rd_array(r, false, 2);
-    char **names = n > 0 ? calloc((size_t)n, sizeof *names) : NULL;
+    int32_t n;
+    char **names = kfs_rd_str_array(r, false, &n);
     if (n > 0 && !names) return -1;
-    for (int32_t i = 0; i < n; i++) names[i] = kfs_rd_str(r, false);
     kfs_rd_i32(r);
     if (!r->bad) {
         if (ver >= 1) kfs_wr_i32(w, 0);
@@ -752,10 +750,9 @@ static int h_list_groups(const kfs_conn_ctx *ctx, kfs_rd *r, int16_t ver, kfs_wr
 
 static int h_describe_groups(const kfs_conn_ctx *ctx, kfs_rd *r, int16_t ver, kfs_wr *w)
 {
-    int32_t n = kfs_rd_array(r, false, 2);
-    char **ids = n > 0 ? calloc((size_t)n, sizeof *ids) : NULL;
+    int32_t n;
+    char **ids = kfs_rd_str_array(r, false, &n);
     if (n > 0 && !ids) return -1;
-    for (int32_t i = 0; i < n; i++) ids[i] = kfs_rd_str(r, false);
     if (ver >= 3) kfs_rd_bool(r);
     if (!r->bad) {
         bool mine = is_coordinator(ctx);

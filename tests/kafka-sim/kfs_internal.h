@@ -47,6 +47,15 @@ void kfs_rd_skip_tags(kfs_rd *r);
 /* int32 array count; -1 for a null array (only if nullable). A count that
  * cannot fit in the remaining bytes (each element >= min_elem bytes) sets bad. */
 int32_t kfs_rd_array(kfs_rd *r, bool nullable, size_t min_elem);
+/* An array of non-null strings: *n elements (-1 for a null array). The
+ * array is calloc'd (caller frees it, not the strings, which kfs_rd_str
+ * owns as usual); NULL when *n <= 0 or out of memory. */
+char **kfs_rd_str_array(kfs_rd *r, bool nullable, int32_t *n);
+
+/* Every public kfs_* function runs between these (broker.c). */
+struct kfs_cluster;
+void kfs_api_lock(struct kfs_cluster *c);
+void kfs_api_unlock(struct kfs_cluster *c);
 
 typedef struct kfs_wr {
     uint8_t *p;

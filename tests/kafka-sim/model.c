@@ -869,17 +869,6 @@ void kfs_model_free(kfs_cluster *c)
 
 /* ---- public model API (takes the lock) ---- */
 
-static void lock(kfs_cluster *c)
-{
-    pthread_mutex_lock(&c->rt->mu);
-    kfs_model_tick(c, kfs_now_ms());
-}
-
-static void unlock(kfs_cluster *c)
-{
-    kfs_runtime_wake(c->rt);
-    pthread_mutex_unlock(&c->rt->mu);
-}
 
 static kfs_partition *find_partition(kfs_cluster *c, const char *topic, int partition, kfs_topic **tp)
 {
@@ -892,16 +881,16 @@ static kfs_partition *find_partition(kfs_cluster *c, const char *topic, int part
 int kfs_topic_create(kfs_cluster *c, const char *topic, int partitions, int replication)
 {
     const char *msg;
-    lock(c);
+    kfs_api_lock(c);
     int rc = kfs_model_create_topic(c, topic, partitions > 0 ? partitions : -1, replication > 0 ? replication : -1,
                                     NULL, false, false, NULL, &msg);
-    unlock(c);
+    kfs_api_unlock(c);
     return rc ? -1 : 0;
 }
 
 int kfs_partition_set_leader(kfs_cluster *c, const char *topic, int partition, int leader)
 {
-    lock(c);
+    kfs_api_lock(c);
     kfs_partition *p = find_partition(c, topic, partition, NULL);
     int rc = -1;
     if (p && leader == -1) {
@@ -912,29 +901,29 @@ int kfs_partition_set_leader(kfs_cluster *c, const char *topic, int partition, i
         set_leader(c, p, leader);
         rc = 0;
     }
-    unlock(c);
+    kfs_api_unlock(c);
     return rc;
 }
 
 int kfs_partition_reassign(kfs_cluster *c, const char *topic, int partition, const int *replicas, int n,
                            long bytes)
 {
-    lock(c);
+    kfs_api_lock(c);
     kfs_topic *t;
     kfs_partition *p = find_partition(c, topic, partition, &t);
     int rc = p ? kfs_model_reassign(c, t, p, replicas, n, (double)bytes) : -1;
-    unlock(c);
+    kfs_api_unlock(c);
     return rc;
 }
 
 bool kfs_reassign_active(kfs_cluster *c)
 {
     bool active = false;
-    lock(c);
+    kfs_api_lock(c);
     for (int i = 0; i < c->ntopics && !active; i++)
         for (int j = 0; j < c->topics[i]->nparts; j++)
             if (c->topics[i]->parts[j].target.n > 0) active = true;
-    unlock(c);
+    kfs_api_unlock(c);
     return active;
 }
 
@@ -942,7 +931,7 @@ int kfs_group_commit(kfs_cluster *c, const char *group, const char *topic, int p
 {
     if (!group || !topic || partition < 0) return -1;
     int rc = -1;
-    lock(c);
+    kfs_api_lock(c);
     kfs_group *g = kfs_find_group(c, group);
     if (!g) {
         kfs_group **ng = realloc(c->groups, (size_t)(c->ngroups + 1) * sizeof *ng);
@@ -971,25 +960,25 @@ int kfs_group_commit(kfs_cluster *c, const char *group, const char *topic, int p
     rc = 0;
 out:
     changed(c);
-    unlock(c);
+    kfs_api_unlock(c);
     return rc;
 }
 
 int kfs_partition_set_end_offset(kfs_cluster *c, const char *topic, int partition, long offset)
 {
-    lock(c);
+    kfs_api_lock(c);
     kfs_partition *p = find_partition(c, topic, partition, NULL);
     if (p && offset >= 0) p->end_offset = offset;
-    unlock(c);
+    kfs_api_unlock(c);
     return p && offset >= 0 ? 0 : -1;
 }
 
 int kfs_partition_set_size(kfs_cluster *c, const char *topic, int partition, long bytes)
 {
-    lock(c);
+    kfs_api_lock(c);
     kfs_partition *p = find_partition(c, topic, partition, NULL);
     if (p) p->size_bytes = bytes < 0 ? -1 : bytes;
-    unlock(c);
+    kfs_api_unlock(c);
     return p ? 0 : -1;
 }
 
@@ -1080,23 +1069,32 @@ static void cat_ids(char **s, const int *v, int n)
     cat(s, "]");
 }
 
+/* The plan file's text parsed; NULL with the tool's error text in *out_log. */
+static plan_entry *load_plan(const char *plan_json, json_t **root, int *n, char **out_log)
+{
+    json_error_t jerr;
+    char *err = NULL;
+    *root = json_loads(plan_json ? plan_json : "", 0, &jerr);
+    if (!*root) {
+        *out_log = fmt("Error: invalid reassignment JSON: %s\n", jerr.text);
+        return NULL;
+    }
+    plan_entry *e = parse_plan(*root, n, &err);
+    if (!e) {
+        json_decref(*root);
+        *out_log = err;
+    }
+    return e;
+}
+
 int kfs_reassign_execute(kfs_cluster *c, const char *plan_json, long throttle, char **out_log)
 {
     char *log = NULL, *err = NULL;
-    json_error_t jerr;
-    json_t *root = json_loads(plan_json ? plan_json : "", 0, &jerr);
-    if (!root) {
-        *out_log = fmt("Error: invalid reassignment JSON: %s\n", jerr.text);
-        return -1;
-    }
+    json_t *root;
     int n = 0;
-    plan_entry *e = parse_plan(root, &n, &err);
-    if (!e) {
-        json_decref(root);
-        *out_log = err;
-        return -1;
-    }
-    lock(c);
+    plan_entry *e = load_plan(plan_json, &root, &n, out_log);
+    if (!e) return -1;
+    kfs_api_lock(c);
     int rc = -1;
     for (int i = 0; i < c->ntopics; i++)
         for (int j = 0; j < c->topics[i]->nparts; j++)
@@ -1167,7 +1165,7 @@ int kfs_reassign_execute(kfs_cluster *c, const char *plan_json, long throttle, c
     cat(&log, "\n");
     rc = 0;
 out:
-    unlock(c);
+    kfs_api_unlock(c);
     free(e);
     json_decref(root);
     if (rc) {
@@ -1181,22 +1179,13 @@ out:
 
 int kfs_reassign_verify(kfs_cluster *c, const char *plan_json, bool *complete, char **out_log)
 {
-    char *log = NULL, *err = NULL;
-    json_error_t jerr;
-    *complete = false;
-    json_t *root = json_loads(plan_json ? plan_json : "", 0, &jerr);
-    if (!root) {
-        *out_log = fmt("Error: invalid reassignment JSON: %s\n", jerr.text);
-        return -1;
-    }
+    char *log = NULL;
+    json_t *root;
     int n = 0;
-    plan_entry *e = parse_plan(root, &n, &err);
-    if (!e) {
-        json_decref(root);
-        *out_log = err;
-        return -1;
-    }
-    lock(c);
+    *complete = false;
+    plan_entry *e = load_plan(plan_json, &root, &n, out_log);
+    if (!e) return -1;
+    kfs_api_lock(c);
     bool all = true;
     cat(&log, "Status of partition reassignment:\n");
     for (int i = 0; i < n; i++) {
@@ -1235,7 +1224,7 @@ int kfs_reassign_verify(kfs_cluster *c, const char *plan_json, bool *complete, c
         if (ids) catf(&log, "\nClearing broker-level throttles on brokers %s\n", ids);
         free(ids);
     }
-    unlock(c);
+    kfs_api_unlock(c);
     *complete = all;
     free(e);
     json_decref(root);
@@ -1264,7 +1253,7 @@ static void quorum_update(kfs_cluster *c)
 int kfs_controller_add(kfs_cluster *c, int node_id)
 {
     int rc = -1;
-    lock(c);
+    kfs_api_lock(c);
     bool exists = false;
     for (int i = 0; i < c->nctrls; i++)
         if (c->ctrls[i].id == node_id) exists = true;
@@ -1275,14 +1264,14 @@ int kfs_controller_add(kfs_cluster *c, int node_id)
         quorum_update(c);
         rc = 0;
     }
-    unlock(c);
+    kfs_api_unlock(c);
     return rc;
 }
 
 int kfs_controller_set_up(kfs_cluster *c, int node_id, bool up)
 {
     int rc = -1;
-    lock(c);
+    kfs_api_lock(c);
     for (int i = 0; i < c->nctrls; i++)
         if (c->ctrls[i].id == node_id) {
             if (c->ctrls[i].up && !up) {
@@ -1293,14 +1282,14 @@ int kfs_controller_set_up(kfs_cluster *c, int node_id, bool up)
             quorum_update(c);
             rc = 0;
         }
-    unlock(c);
+    kfs_api_unlock(c);
     return rc;
 }
 
 char *kfs_quorum_status(kfs_cluster *c)
 {
     char *s = NULL;
-    lock(c);
+    kfs_api_lock(c);
     long long now = kfs_now_ms(), lag = 0, lag_ms = 0;
     for (int i = 0; i < c->nctrls; i++)
         if (!c->ctrls[i].up && c->quorum_leader >= 0) {
@@ -1323,7 +1312,7 @@ char *kfs_quorum_status(kfs_cluster *c)
             first = false;
         }
     cat(&s, "]\n");
-    unlock(c);
+    kfs_api_unlock(c);
     return s;
 }
 
@@ -1345,7 +1334,7 @@ static json_t *kvs_json(const kfs_kvs *s)
 
 char *kfs_model_json(kfs_cluster *c)
 {
-    lock(c);
+    kfs_api_lock(c);
     json_t *root = json_object();
     json_object_set_new(root, "cluster_id", json_string(c->cluster_id));
     json_object_set_new(root, "controller_id", json_integer(kfs_controller_id(c)));
@@ -1406,7 +1395,7 @@ char *kfs_model_json(kfs_cluster *c)
         json_array_append_new(cs, json_pack("{s:i,s:b}", "id", c->ctrls[i].id, "up", c->ctrls[i].up));
     json_object_set_new(root, "controllers", cs);
     json_object_set_new(root, "quorum_leader", json_integer(c->quorum_leader));
-    unlock(c);
+    kfs_api_unlock(c);
     char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     return s;

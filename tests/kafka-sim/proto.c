@@ -158,6 +158,15 @@ int32_t kfs_rd_array(kfs_rd *r, bool nullable, size_t min_elem)
     return n;
 }
 
+char **kfs_rd_str_array(kfs_rd *r, bool nullable, int32_t *n)
+{
+    *n = kfs_rd_array(r, nullable, 2);
+    if (*n <= 0) return NULL;
+    char **v = calloc((size_t)*n, sizeof *v);
+    for (int32_t i = 0; v && i < *n; i++) v[i] = kfs_rd_str(r, false);
+    return v;
+}
+
 /* ---- writer ---- */
 
 void kfs_wr_free(kfs_wr *w)

@@ -207,15 +207,22 @@ START_TEST(reuses_one_handle)
 }
 END_TEST
 
+/* Each broker's own address of a 3-broker mock: three bootstrap strings. */
+static void each_address(const mock *m, char a[64], char b[64], char c[64])
+{
+    nth_address(m->bootstrap, 0, a, 64);
+    nth_address(m->bootstrap, 1, b, 64);
+    nth_address(m->bootstrap, 2, c, 64);
+}
+
 /* Three bootstrap strings (each broker's own address) through a pool of 2. */
 START_TEST(evicts_least_recently_used)
 {
     mock m = mock_new(3);
     char a[64], b[64], c[64];
-    nth_address(m.bootstrap, 0, a, sizeof a);
-    nth_address(m.bootstrap, 1, b, sizeof b);
-    nth_address(m.bootstrap, 2, c, sizeof c);
+    each_address(&m, a, b, c);
     kafka_pool *p = kafka_pool_new(2);
+    kafka_pool_set_idle_ms(p, 0);                      /* plain LRU */
     kafka_health h = {0};
 
     read_ok(p, a, &h);
@@ -231,6 +238,37 @@ START_TEST(evicts_least_recently_used)
     ck_assert_int_eq(kafka_pool_handles_created(p), 4);
     ck_assert_int_eq(kafka_pool_size(p), 2);
     ck_assert_int_eq(h.brokers_listed, 3);
+    kafka_pool_free(p);
+    mock_free(&m);
+}
+END_TEST
+
+/* Periodic checks cycle through more clusters than the pool holds: with
+ * the default idle rule the cached handles stay and only the one that does
+ * not fit pays for a handle each round (plain LRU would miss every time). */
+START_TEST(cyclic_use_keeps_the_cached_handles)
+{
+    mock m = mock_new(3);
+    char a[64], b[64], c[64];
+    each_address(&m, a, b, c);
+    kafka_pool *p = kafka_pool_new(2);
+    kafka_health h = {0};
+    for (int round = 0; round < 4; round++) {
+        read_ok(p, a, &h);
+        read_ok(p, b, &h);
+        read_ok(p, c, &h);
+        ck_assert_int_eq(h.brokers_listed, 3);
+        ck_assert_int_eq(kafka_pool_size(p), 2);
+    }
+    /* a and b once, c once a round: 2 + 4 (plain LRU: 12) */
+    ck_assert_int_eq(kafka_pool_handles_created(p), 6);
+    kafka_pool_set_idle_ms(p, 1);                      /* now a long-idle handle may go */
+    usleep(5000);
+    read_ok(p, c, &h);
+    ck_assert_int_eq(kafka_pool_handles_created(p), 7);
+    read_ok(p, c, &h);                                 /* c is cached now */
+    ck_assert_int_eq(kafka_pool_handles_created(p), 7);
+    ck_assert_int_eq(kafka_pool_size(p), 2);
     kafka_pool_free(p);
     mock_free(&m);
 }
@@ -390,10 +428,9 @@ START_TEST(concurrent_reads_with_eviction)
 {
     mock m = mock_new(3);
     char a[64], b[64], c[64];
-    nth_address(m.bootstrap, 0, a, sizeof a);
-    nth_address(m.bootstrap, 1, b, sizeof b);
-    nth_address(m.bootstrap, 2, c, sizeof c);
+    each_address(&m, a, b, c);
     worker_arg w = { .p = kafka_pool_new(2), .addr = { a, b, c } };
+    kafka_pool_set_idle_ms(w.p, 0);                    /* evict on every miss: the racy path */
     pthread_t t[6];
     for (int i = 0; i < 6; i++) ck_assert_int_eq(pthread_create(&t[i], NULL, worker, &w), 0);
     for (int i = 0; i < 6; i++) pthread_join(t[i], NULL);
@@ -420,6 +457,7 @@ static Suite *suite_kafka_health(void)
     tcase_set_timeout(pool, 60);
     tcase_add_test(pool, reuses_one_handle);
     tcase_add_test(pool, evicts_least_recently_used);
+    tcase_add_test(pool, cyclic_use_keeps_the_cached_handles);
     tcase_add_test(pool, dead_bootstrap_fails_within_timeout);
     tcase_add_test(pool, empty_bootstrap_is_refused);
     tcase_add_test(pool, concurrent_reads_with_eviction);

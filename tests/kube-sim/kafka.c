@@ -156,8 +156,12 @@ static void follow_set(ksim *k, kkafka *kk, kobj *sts, bool controller)
     int base = controller ? controller_base(k, kk->ns) : 0;
     long replicas = (long)json_integer_value(jget(sts->obj, "spec.replicas"));
     long long now = now_ms();
-    /* pods above replicas may still be terminating: look a little higher */
-    for (long ord = 0; ord < replicas + 8; ord++) {
+    /* pods above replicas may still be terminating: they are ones seen
+     * before (this runs every tick), so look as high as the highest known */
+    long limit = replicas;
+    for (size_t i = 0; i < kk->nb; i++)
+        if (kk->b[i].controller == controller && kk->b[i].id - base + 1 > limit) limit = kk->b[i].id - base + 1;
+    for (long ord = 0; ord < limit; ord++) {
         char name[300];
         snprintf(name, sizeof name, "%s-%ld", sts->name, ord);
         kobj *pod = store_find(&k->store, &KRES_PODS, kk->ns, name);

@@ -25,12 +25,14 @@ typedef struct kafka_entry {
     rd_kafka_t *rk;
     int refs;          /* 1 for the cache while listed, +1 per caller using it */
     int listed;
+    int64_t used_ms;   /* last acquired (monotonic) */
 } kafka_entry;
 
 struct kafka_pool {
     pthread_mutex_t mu;
     kafka_entry *head, *tail;   /* head: most recently used */
     int size, max;
+    int64_t idle_ms;            /* a full cache evicts only handles idle this long */
     long created;
     long reads, failures;       /* atomic: every kafka_health_read, and those that failed */
 };
@@ -57,7 +59,15 @@ kafka_pool *kafka_pool_new(int max_handles)
     if (!p) return NULL;
     pthread_mutex_init(&p->mu, NULL);
     p->max = max_handles > 0 ? max_handles : 1;
+    p->idle_ms = KAFKA_POOL_IDLE_MS;
     return p;
+}
+
+void kafka_pool_set_idle_ms(kafka_pool *p, int64_t idle_ms)
+{
+    pthread_mutex_lock(&p->mu);
+    p->idle_ms = idle_ms > 0 ? idle_ms : 0;
+    pthread_mutex_unlock(&p->mu);
 }
 
 static void entry_destroy(kafka_entry *e)
@@ -167,11 +177,13 @@ static rd_kafka_t *handle_new(const char *bootstrap, char *err, size_t errlen)
 static kafka_entry *acquire(kafka_pool *p, const char *bootstrap, char *err, size_t errlen)
 {
     pthread_mutex_lock(&p->mu);
+    int64_t now = mono_ms();
     for (kafka_entry *e = p->head; e; e = e->next)
         if (strcmp(e->bootstrap, bootstrap) == 0) {
             unlink_entry(p, e);
             push_front(p, e);
             e->refs++;
+            e->used_ms = now;
             pthread_mutex_unlock(&p->mu);
             return e;
         }
@@ -196,15 +208,26 @@ static kafka_entry *acquire(kafka_pool *p, const char *bootstrap, char *err, siz
         unlink_entry(p, use);
         push_front(p, use);
         use->refs++;
+        use->used_ms = now;
         loser = fresh;
     } else {
         use = fresh;
-        use->refs = 2;               /* the cache and the caller */
-        push_front(p, use);
+        use->used_ms = now;
         p->created++;
-        while (p->size > p->max) {
+        /* full: evict the least recently used only when it has been idle
+         * idle_ms. Periodic checks of more clusters than the cache holds
+         * visit them in a cycle, and plain LRU would then miss every time;
+         * this way the cached ones stay and only the rest pay for a handle,
+         * used once (not cached) and destroyed on release. */
+        while (p->size >= p->max && p->tail && now - p->tail->used_ms >= p->idle_ms) {
             kafka_entry *old = unlist(p, p->tail);
             if (old) { old->next = dead; dead = old; }
+        }
+        if (p->size < p->max) {
+            use->refs = 2;           /* the cache and the caller */
+            push_front(p, use);
+        } else {
+            use->refs = 1;           /* the caller alone */
         }
     }
     pthread_mutex_unlock(&p->mu);

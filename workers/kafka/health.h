@@ -5,8 +5,11 @@
  * every partition: enough to count offline and under-replicated partitions.
  *
  * librdkafka clients are costly (a few threads per broker), so handles are
- * kept in a small pool keyed by the bootstrap string, reused across calls and
- * evicted least-recently-used beyond max_handles. A handle whose metadata
+ * kept in a small pool keyed by the bootstrap string and reused across
+ * calls. A full pool evicts its least recently used handle only once that
+ * one has been idle a while (periodic checks cycle through every cluster,
+ * which would make plain LRU miss every time); until then a bootstrap that
+ * does not fit gets a handle for one call. A handle whose metadata
  * call fails with a transport-class error (connection refused, timeout, all
  * brokers down, resolve failure) is dropped, so the next call bootstraps
  * afresh (a Kubernetes cluster's broker addresses may have changed). */
@@ -14,6 +17,7 @@
 #define SP_KAFKA_HEALTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define KAFKA_HEALTH_MAX_BROKER_IDS 128
 
@@ -34,6 +38,11 @@ typedef struct kafka_pool kafka_pool;   /* bounded cache of librdkafka handles k
 
 /* max_handles < 1 is taken as 1. NULL if out of memory. Thread-safe. */
 kafka_pool *kafka_pool_new(int max_handles);
+/* A full cache evicts its least recently used handle only when that one has
+ * been idle this long (default KAFKA_POOL_IDLE_MS); otherwise a new
+ * bootstrap gets a handle for that call alone. 0: plain LRU. */
+#define KAFKA_POOL_IDLE_MS (10 * 60 * 1000)
+void kafka_pool_set_idle_ms(kafka_pool *p, int64_t idle_ms);
 /* Destroys every cached handle and waits for its threads (rd_kafka_destroy).
  * No kafka_health_read on this pool may be running or start afterwards. */
 void kafka_pool_free(kafka_pool *p);
