@@ -117,6 +117,49 @@ static void create(int i, char id[64], const char *plane)
     resp_free(&r);
 }
 
+/* Each object GET /v1/clusters/{id}/manifests renders exists on the
+ * cluster's data plane with the rendered labels (and, for ConfigMaps, the
+ * rendered data); returns how many were checked. */
+static int objects_match_manifests(const char *id)
+{
+    char path[1400];
+    snprintf(path, sizeof path, "/v1/clusters/%s", id);
+    spresp r = jreq(&S, "GET", path, KEY, NULL);
+    ck_assert_int_eq(r.status, 200);
+    const char *dp = jpath(r.json, "status.data_plane_id");
+    ck_assert_ptr_nonnull(dp);
+    kube_client *c = sim_client(!strcmp(dp, PA) ? &A : &B);
+    resp_free(&r);
+    snprintf(path, sizeof path, "/v1/clusters/%s/manifests", id);
+    r = jreq(&S, "GET", path, KEY, NULL);
+    ck_assert_int_eq(r.status, 200);
+    size_t i;
+    json_t *want;
+    int n = 0;
+    json_array_foreach(json_object_get(r.json, "items"), i, want) {
+        json_t *md = json_object_get(want, "metadata"), *live = NULL;
+        const char *kind = json_string_value(json_object_get(want, "kind"));
+        const char *name = json_string_value(json_object_get(md, "name"));
+        kube_err e;
+        kube_rc rc = kube_get(c, json_string_value(json_object_get(want, "apiVersion")), kind,
+                              json_string_value(json_object_get(md, "namespace")), name, &live, &e);
+        ck_assert_msg(rc == KUBE_OK, "%s %s of %s: %s", kind, name, id, kube_rc_name(rc));
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(md, "labels"), k, v)
+            ck_assert_msg(json_equal(v, json_object_get(json_object_get(json_object_get(live, "metadata"), "labels"), k)),
+                          "%s %s: label %s", kind, name, k);
+        if (!strcmp(kind, "ConfigMap"))
+            ck_assert(json_equal(json_object_get(want, "data"), json_object_get(live, "data")));
+        json_decref(live);
+        n++;
+    }
+    ck_assert_int_ge(n, 10);                     /* a 1-broker cluster has 10 objects */
+    resp_free(&r);
+    kube_client_free(c);
+    return n;
+}
+
 START_TEST(twenty_clusters_over_two_data_planes)
 {
     char ids[20][64];
@@ -127,6 +170,10 @@ START_TEST(twenty_clusters_over_two_data_planes)
     ck_assert_int_eq(na + nb, 20);
     ck_assert_int_gt(na, 0);
     ck_assert_int_gt(nb, 0);
+    /* every object exists as rendered, on the cluster's own data plane */
+    int objects = 0;
+    for (int i = 0; i < 20; i++) objects += objects_match_manifests(ids[i]);
+    fprintf(stderr, "[planes] %d rendered objects found as rendered on their data planes\n", objects);
     for (int i = 0; i < 20; i++) {
         char path[1400];
         snprintf(path, sizeof path, "/v1/clusters/%s", ids[i]);

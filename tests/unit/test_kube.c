@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "../../workers/kube/client.h"
+#include "../../workers/cluster_health.h"
 
 /* "-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n" in base64 */
 #define CA_B64 "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tClgKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
@@ -130,6 +131,50 @@ START_TEST(rest_paths)
 }
 END_TEST
 
+/* Which address streamplane reads Kafka from, by the data plane's kafka_access. */
+START_TEST(health_route_follows_kafka_access)
+{
+    json_t *st = json_pack("{s:s, s:s}", "bootstrap_servers", "kafka-bootstrap.sp-x.svc.cluster.local:9092",
+                           "external_bootstrap_servers", "203.0.113.1:9094,203.0.113.2:9094");
+    json_t *inside = json_pack("{s:s}", "kafka_access", "in_cluster_dns"), *outside = json_pack("{s:s}", "kafka_access",
+                                                                                                  "external");
+    json_t *unset = json_object();
+    const char *why = NULL;
+    ck_assert_str_eq(health_route(st, inside, &why), "kafka-bootstrap.sp-x.svc.cluster.local:9092");
+    ck_assert_str_eq(health_route(st, unset, &why), "kafka-bootstrap.sp-x.svc.cluster.local:9092");  /* the default */
+    ck_assert_str_eq(health_route(st, outside, &why), "203.0.113.1:9094,203.0.113.2:9094");
+    ck_assert_ptr_null(health_route(st, NULL, &why));                     /* the manifests target */
+    ck_assert_ptr_nonnull(strstr(why, "manifests"));
+    json_object_del(st, "external_bootstrap_servers");                  /* external_access none */
+    why = NULL;
+    ck_assert_ptr_null(health_route(st, outside, &why));
+    ck_assert_ptr_nonnull(strstr(why, "external listener"));
+    json_object_del(st, "bootstrap_servers");                           /* not provisioned yet */
+    ck_assert_ptr_null(health_route(st, inside, &why));
+    json_decref(st);
+    json_decref(inside);
+    json_decref(outside);
+    json_decref(unset);
+}
+END_TEST
+
+/* Nothing listens: a reading that says so, a verdict that says why. */
+START_TEST(health_check_unreachable)
+{
+    kafka_pool *p = kafka_pool_new(2);
+    health_verdict v;
+    json_t *r = health_check(p, "127.0.0.1:1", 3, 300, &v);
+    ck_assert(!v.reachable && !v.healthy && !v.all_brokers);
+    ck_assert_str_eq(v.reason, "KafkaUnreachable");
+    ck_assert(json_is_false(json_object_get(r, "reachable")));
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "brokers_expected")), 3);
+    ck_assert_ptr_nonnull(json_string_value(json_object_get(r, "error")));
+    ck_assert_ptr_null(json_object_get(r, "brokers_online"));
+    json_decref(r);
+    kafka_pool_free(p);
+}
+END_TEST
+
 Suite *suite_kube(void)
 {
     Suite *s = suite_create("kube");
@@ -139,6 +184,8 @@ Suite *suite_kube(void)
     tcase_add_test(t, kubeconfig_refusals);
     tcase_add_test(t, in_cluster_reads_service_account);
     tcase_add_test(t, rest_paths);
+    tcase_add_test(t, health_route_follows_kafka_access);
+    tcase_add_test(t, health_check_unreachable);
     suite_add_tcase(s, t);
     return s;
 }
