@@ -368,7 +368,9 @@ static void sts_status(ksim *k, stsview *v)
                            "readyReplicas", (int)ready, "availableReplicas", (int)ready, "currentReplicas",
                            (int)current, "updatedReplicas", (int)updated, "collisionCount", 0, "currentRevision",
                            cur_buf, "updateRevision", v->update_rev);
-    EDIT(&k->store, v->sts, obj, json_object_set_new(obj, "status", st));
+    /* most ticks change nothing: compare before copying the whole object */
+    if (json_equal(st, jget(v->sts->obj, "status"))) json_decref(st);
+    else EDIT(&k->store, v->sts, obj, json_object_set_new(obj, "status", st));
 }
 
 static void statefulset_tick(ksim *k, kobj *sts)

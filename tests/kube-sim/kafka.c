@@ -39,6 +39,8 @@ typedef struct kbroker {
 struct kkafka {
     char *ns;
     kfs_cluster *c;
+    char base_rv[32];            /* kafka-config resourceVersion base was read at */
+    int base;                    /* controller node id base (controller_base) */
     kbroker *b;
     size_t nb, cap;
     bool seen;
@@ -110,14 +112,19 @@ static kbroker *broker_get(kkafka *kk, int id, bool controller)
     return b;
 }
 
-/* The id launch.sh gives controller ordinal 0 ("controller) NODE_ID=$((B + ORDINAL))"). */
-static int controller_base(ksim *k, const char *ns)
+/* The id launch.sh gives controller ordinal 0 ("controller) NODE_ID=$((B + ORDINAL))"),
+ * read again only when the ConfigMap changes (this runs every tick). */
+static int controller_base(ksim *k, kkafka *kk)
 {
-    kobj *cm = store_find(&k->store, kres_by_kind("ConfigMap"), ns, "kafka-config");
+    kobj *cm = store_find(&k->store, kres_by_kind("ConfigMap"), kk->ns, "kafka-config");
+    const char *rv = cm ? jstr_at(cm->obj, "metadata.resourceVersion") : "";
+    if (kk->base_rv[0] && !strcmp(kk->base_rv, rv ?: "")) return kk->base;
     const char *sh = cm ? json_string_value(json_object_get(json_object_get(cm->obj, "data"), "launch.sh")) : NULL;
     const char *p = sh ? strstr(sh, "controller) NODE_ID=\"$((") : NULL;
     int base = 1000;
     if (p) sscanf(p + strlen("controller) NODE_ID=\"$(("), "%d", &base);
+    snprintf(kk->base_rv, sizeof kk->base_rv, "%s", rv && *rv ? rv : "-");
+    kk->base = base;
     return base;
 }
 
@@ -153,7 +160,7 @@ static const char *pod_zone(ksim *k, kobj *pod)
 
 static void follow_set(ksim *k, kkafka *kk, kobj *sts, bool controller)
 {
-    int base = controller ? controller_base(k, kk->ns) : 0;
+    int base = controller ? controller_base(k, kk) : 0;
     long replicas = (long)json_integer_value(jget(sts->obj, "spec.replicas"));
     long long now = now_ms();
     /* pods above replicas may still be terminating: they are ones seen
