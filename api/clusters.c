@@ -763,8 +763,8 @@ void api_cluster_health(api_req *rq, api_resp *w)
     if (t) {
         char *end;
         timeout = strtol(t, &end, 10);
-        if (!*t || *end || timeout < 100 || timeout > 10000) {
-            api_problem(w, 400, "bad-timeout", "timeout_ms must be an integer from 100 to 10000");
+        if (!*t || *end || timeout < 100 || timeout > 5000) {
+            api_problem(w, 400, "bad-timeout", "timeout_ms must be an integer from 100 to 5000");
             return;
         }
     }
@@ -776,9 +776,17 @@ void api_cluster_health(api_req *rq, api_resp *w)
     const char *why = NULL;
     const char *route = health_route(r.status, have_dp ? dp.spec : NULL, &why);
     health_verdict hv = {0};
-    json_t *live = route && rq->env->kafka
-                       ? health_check(rq->env->kafka, route, (int)r.brokers, (int)timeout, &hv) : NULL;
-    if (route && !rq->env->kafka) why = "this server was started without a Kafka client";
+    json_t *live = NULL;
+    if (route && !rq->env->kafka) {
+        why = "this server was started without a Kafka client";
+    } else if (route && rq->env->live_reads_busy &&
+               __atomic_add_fetch(rq->env->live_reads_busy, 1, __ATOMIC_SEQ_CST) > rq->env->live_reads_max) {
+        __atomic_sub_fetch(rq->env->live_reads_busy, 1, __ATOMIC_SEQ_CST);
+        why = "other live Kafka readings are in progress on this server; this is the last stored reading";
+    } else if (route) {
+        live = health_check(rq->env->kafka, route, (int)r.brokers, (int)timeout, &hv);
+        if (rq->env->live_reads_busy) __atomic_sub_fetch(rq->env->live_reads_busy, 1, __ATOMIC_SEQ_CST);
+    }
     json_t *body;
     if (live && hv.reachable) {
         body = live;

@@ -192,6 +192,10 @@ static int cmd_serve(int argc, char **argv)
     rec.health_slots = s.cfg.health_concurrency > 0 ? s.cfg.health_concurrency
                                                     : (s.cfg.workers / 2 > 0 ? s.cfg.workers / 2 : 1);
     s.env.kafka = kafka;
+    /* at most half the HTTP threads may wait on Kafka (at least one) */
+    static int live_reads_busy;
+    s.env.live_reads_max = s.cfg.http_threads / 2 > 0 ? s.cfg.http_threads / 2 : 1;
+    s.env.live_reads_busy = &live_reads_busy;
     worker_pool *pool = NULL;
     if (s.cfg.workers > 0) {
         /* unfinished work first; with health checks on, every cluster */
