@@ -38,9 +38,9 @@ typedef struct api_env {
     /* librdkafka clients for live health readings (workers/kafka/health.h);
      * NULL answers from the last stored reading only. */
     struct kafka_pool *kafka;
-    /* Live readings block an HTTP thread for up to their timeout, so at most
-     * live_reads_max run at once (server-owned counter); beyond that the
-     * endpoint answers the last reading at once. */
+    /* At most live_reads_max live Kafka readings run at once (a
+     * server-owned counter); beyond that the endpoint answers the last
+     * reading at once. (They run off the HTTP threads: routes' `slow`.) */
     int live_reads_max;
     int *live_reads_busy;
 } api_env;

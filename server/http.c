@@ -84,6 +84,8 @@ typedef struct reqstate {
     int rl_remaining, rl_reset;   /* rate-limit headers, when rl_remaining >= 0 */
     char idem_claimed[400];       /* key held in the in-flight set */
     char allow[64];               /* methods of the path, for 405 */
+    int async;                    /* slow route: 1 running on its own thread, 2 answered there */
+    api_resp async_w;             /* that answer, sent when the connection resumes */
 } reqstate;
 
 server *server_of(const api_env *env) { return (server *)((char *)env - offsetof(server, env)); }
@@ -225,6 +227,61 @@ static void principal_name(const principal *p, char *out, size_t cap)
     snprintf(out, cap, "%s", p->kind == P_ADMIN ? "admin" : p->tenant_id);
 }
 
+/* ---- slow reads off the HTTP threads ------------------------------------------
+ *
+ * libmicrohttpd binds each connection to one of its threads, so a handler
+ * that waits (a live Kafka reading waits up to its timeout) would hold up
+ * every other connection on that thread. A slow route's handler therefore
+ * runs on a thread of its own while the connection is suspended; when it has
+ * answered, the connection resumes and the answer is sent from the HTTP
+ * thread. Only reads (no transaction) go this way: the store gives the new
+ * thread its own SQLite connection, closed when the thread ends. */
+typedef struct async_job {
+    struct MHD_Connection *c;
+    reqstate *st;
+    api_req rq;
+} async_job;
+
+static void *async_run(void *arg)
+{
+    async_job *j = arg;
+    const route *rt = routes_get(j->st->route);
+    rt->handler(&j->rq, &j->st->async_w);
+    if (j->st->async_w.status == 0) api_problem(&j->st->async_w, 500, "no-answer", "the handler gave no answer");
+    json_decref(j->rq.body);
+    struct MHD_Connection *c = j->c;
+    __atomic_store_n(&j->st->async, 2, __ATOMIC_SEQ_CST);
+    free(j);                        /* before resuming: the server may stop right after */
+    MHD_resume_connection(c);
+    return NULL;
+}
+
+/* True when the handler was started on its own thread (the connection is
+ * suspended until it answers); false to run it here. */
+static bool start_async(struct MHD_Connection *c, reqstate *st, const api_req *rq)
+{
+    async_job *j = calloc(1, sizeof *j);
+    if (!j) return false;
+    j->c = c;
+    j->st = st;
+    j->rq = *rq;
+    st->async = 1;
+    MHD_suspend_connection(c);
+    pthread_attr_t a;
+    pthread_t t;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &a, async_run, j);
+    pthread_attr_destroy(&a);
+    if (rc != 0) {                  /* no thread: answer here after all */
+        MHD_resume_connection(c);
+        st->async = 0;
+        free(j);
+        return false;
+    }
+    return true;
+}
+
 static enum MHD_Result finish_request(server *s, struct MHD_Connection *c, reqstate *st,
                                       const char *method, const char *url)
 {
@@ -305,6 +362,7 @@ static enum MHD_Result finish_request(server *s, struct MHD_Connection *c, reqst
         }
     }
 
+    if (rt->slow && !writes && start_async(c, st, &rq)) return MHD_YES;
     if (writes) {
         int rc = store_begin(s->env.store);
         if (rc != ST_OK) {
@@ -428,6 +486,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         return MHD_YES;
     }
+    if (st->async) {               /* a slow route's own thread */
+        if (__atomic_load_n(&st->async, __ATOMIC_SEQ_CST) != 2) return MHD_YES;
+        st->async = 0;
+        return send_resp(c, st, &st->async_w);
+    }
     if (st->answered) {            /* early answer: drop any body */
         *upload_size = 0;
         return MHD_YES;
@@ -546,7 +609,7 @@ int server_start(server *s)
      * listen FD from epoll set", seen once in the sanitizer suite: its removal
      * of the listen FD can race a worker thread's own). With poll, quiescing
      * only stops polling the listen socket. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,

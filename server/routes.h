@@ -16,6 +16,7 @@ typedef struct route {
     auth_need auth;
     body_kind body;           /* what Content-Type a body may have */
     bool rate_limited;
+    bool slow;                /* a read that may wait on a data plane: run off the HTTP thread */
 } route;
 
 int routes_count(void);

@@ -7,6 +7,7 @@
  * /v1/clusters/{id}/health reads live or answers the last reading, stale. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,9 @@
 static spsrv S;
 static ksim K;
 static char KEY[128], PLANE[64];
+/* one HTTP thread: a live reading must not hold up other requests on it */
 static const char *const FLAGS[] = {"--workers", "2", "--rate-limit", "0", "--health-seconds", "1",
-                                    "--kafka-timeout-ms", "1500", NULL};
+                                    "--kafka-timeout-ms", "1500", "--http-threads", "1", NULL};
 
 static void up(void)
 {
@@ -116,6 +118,21 @@ static json_t *health(const char *id, const char *query)
     char path[160];
     snprintf(path, sizeof path, "/v1/clusters/%s/health%s", id, query ? query : "");
     return get_json(path);
+}
+
+typedef struct slow_read { const char *id; pthread_t t; int64_t done_ms; long status; bool stale; } slow_read;
+
+static void *slow_health(void *arg)
+{
+    slow_read *sr = arg;
+    char path[160];
+    snprintf(path, sizeof path, "/v1/clusters/%s/health?timeout_ms=3000", sr->id);
+    spresp r = jreq(&S, "GET", path, KEY, NULL);
+    sr->done_ms = sp_mono_ms();
+    sr->status = r.status;
+    sr->stale = r.json && json_is_true(json_object_get(r.json, "stale"));
+    resp_free(&r);
+    return NULL;
 }
 
 START_TEST(running_waits_for_every_broker_then_health_follows_kafka)
@@ -224,6 +241,22 @@ START_TEST(running_waits_for_every_broker_then_health_follows_kafka)
     ck_assert_ptr_nonnull(jpath(h, "live_error"));
     ck_assert_ptr_nonnull(jpath(h, "checked_at"));
     json_decref(h);
+    /* a live reading that waits on Kafka runs off the HTTP thread: GETs on
+     * the server's single HTTP thread are answered while it waits */
+    slow_read sr = {.id = id};
+    ck_assert_int_eq(pthread_create(&sr.t, NULL, slow_health, &sr), 0);
+    usleep(200000);
+    int64_t gets_done = 0;
+    for (int i = 0; i < 10; i++) {
+        json_decref(cluster(id));
+        gets_done = sp_mono_ms();
+    }
+    pthread_join(sr.t, NULL);
+    fprintf(stderr, "[health] 10 GETs done %lld ms before a 3000 ms live reading answered\n",
+            (long long)(sr.done_ms - gets_done));
+    ck_assert_int_lt(gets_done, sr.done_ms);
+    ck_assert_int_eq(sr.status, 200);
+    ck_assert(sr.stale);
     json_decref(wait_for(id, "DEGRADED", "KafkaUnreachable", 15));
     for (int b = 0; b < 3; b++) {
         snprintf(path, sizeof path, "/_sim/kafka/%s/brokers/%d/start", ns, b);
