@@ -1,7 +1,7 @@
 /* pool.c — worker threads and a timer thread for delayed wakeups.
  *
- * Delayed keys sit in a small list the timer thread scans every 50 ms; a
- * key that fails again backs off from 200 ms doubling to 30 s (with up to
+ * Delayed keys sit in a small list the timer thread scans every 50 ms, at
+ * most one entry per key (the earliest due); a key that fails again backs off from 200 ms doubling to 30 s (with up to
  * 25% jitter), and its failure count is forgotten once it succeeds. */
 #define _GNU_SOURCE
 #include "pool.h"
@@ -75,9 +75,29 @@ static void wake_later(worker_pool *p, const char *key, int64_t ms)
     if (!d || !(d->key = strdup(key))) { free(d); return; }
     d->due_ms = sp_mono_ms() + ms;
     pthread_mutex_lock(&p->mu);
+    /* one delayed wake per key, the earliest: a key woken meanwhile (a
+     * change, a resync) and requeued again must not start a second chain of
+     * periodic runs (health checks would double with every resync) */
+    for (delayed *e = p->later; e; e = e->next)
+        if (strcmp(e->key, key) == 0) {
+            if (d->due_ms < e->due_ms) e->due_ms = d->due_ms;
+            pthread_mutex_unlock(&p->mu);
+            free(d->key);
+            free(d);
+            return;
+        }
     d->next = p->later;
     p->later = d;
     pthread_mutex_unlock(&p->mu);
+}
+
+int pool_delayed(worker_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int n = 0;
+    for (delayed *d = p->later; d; d = d->next) n++;
+    pthread_mutex_unlock(&p->mu);
+    return n;
 }
 
 static void *timer_main(void *arg)

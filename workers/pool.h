@@ -19,6 +19,9 @@ worker_pool *pool_start(int workers, work_queue *q, reconcile_fn fn, void *ctx);
  * (a resync that catches what no event announced). 0 turns it off. */
 void pool_set_resync(worker_pool *p, int64_t period_ms, void (*fn)(void *arg), void *arg);
 
+/* Keys waiting for a delayed wake (at most one entry per key). */
+int pool_delayed(worker_pool *p);
+
 /* Stops taking keys, lets running reconciles finish, joins the threads. */
 void pool_stop(worker_pool *p);
 

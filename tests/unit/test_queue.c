@@ -174,6 +174,55 @@ START_TEST(breaker_opens_half_opens_closes)
 }
 END_TEST
 
+static int periodic(void *ctx, const char *key)
+{
+    counter *c = ctx;
+    (void)key;
+    pthread_mutex_lock(&c->mu);
+    c->calls++;
+    pthread_mutex_unlock(&c->mu);
+    return 200;                                        /* a periodic check: "again in 200 ms" */
+}
+
+static int calls_of(counter *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int n = c->calls;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+/* A periodic key woken again in between (a resync, a change) keeps one
+ * delayed wake: the runs do not multiply into parallel chains. */
+START_TEST(pool_keeps_one_delayed_wake_per_key)
+{
+    work_queue *q = queue_new();
+    counter c = {0};
+    pthread_mutex_init(&c.mu, NULL);
+    worker_pool *p = pool_start(2, q, periodic, &c);
+    for (int i = 0; i < 5; i++) {                      /* five extra wakes, each run to completion */
+        int before = calls_of(&c);
+        queue_wake(q, "cluster/a");
+        for (int j = 0; j < 100 && calls_of(&c) == before; j++) usleep(5000);
+        ck_assert_int_gt(calls_of(&c), before);
+        usleep(30000);
+    }
+    /* never more than one delayed wake for the key (with a chain per wake
+     * there would be six); and one chain: about 5 runs a second, not 30 */
+    for (int i = 0; i < 40; i++) {
+        ck_assert_int_le(pool_delayed(p), 1);
+        usleep(10000);
+    }
+    int start = calls_of(&c);
+    usleep(1000000);
+    int runs = calls_of(&c) - start;
+    pool_stop(p);
+    ck_assert_int_le(runs, 8);
+    ck_assert_int_ge(runs, 2);
+    queue_free(q);
+}
+END_TEST
+
 Suite *suite_queue(void)
 {
     Suite *s = suite_create("queue");
@@ -184,6 +233,7 @@ Suite *suite_queue(void)
     tcase_add_test(t, many_keys_stay_unique_and_ordered);
     tcase_add_test(t, pool_retries_with_backoff_then_forgets);
     tcase_add_test(t, pool_requeues_when_asked);
+    tcase_add_test(t, pool_keeps_one_delayed_wake_per_key);
     tcase_add_test(t, breaker_opens_half_opens_closes);
     suite_add_tcase(s, t);
     return s;
