@@ -15,6 +15,7 @@
 #include "../workers/kube/render.h"
 #include "../workers/kube/yamlout.h"
 #include "../workers/cluster_health.h"
+#include "../workers/reconcile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,13 +306,7 @@ static bool check_quota(api_req *rq, api_resp *w, const char *tenant_id,
  * status (no copies): callers answer last and then clear the row. */
 static json_t *cluster_json(store_res *r)
 {
-    json_t *o = json_incref(r->spec);
-    json_object_set_new(o, "id", json_string(r->id));
-    json_object_set_new(o, "tenant_id", json_string(r->tenant_id));
-    json_t *st = json_incref(r->status);
-    json_object_set_new(st, "phase", json_string(r->phase));
-    json_object_set_new(o, "status", st);
-    json_object_set_new(o, "generation", json_integer(r->generation));
+    json_t *o = reconcile_cluster_view(r, true);
     api_res_meta(o, r);
     return o;
 }
@@ -742,17 +737,6 @@ void api_cluster_manifests(api_req *rq, api_resp *w)
     api_json(w, 200, json_pack("{s:o}", "items", objs));
 }
 
-static const json_t *condition_get(const json_t *status, const char *type)
-{
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(status, "conditions"), i, c) {
-        const char *t = json_string_value(json_object_get(c, "type"));
-        if (t && strcmp(t, type) == 0) return c;
-    }
-    return NULL;
-}
-
 /* A live reading of the cluster's Kafka health within timeout_ms (default
  * 2000), or, when Kafka cannot be read, the last stored reading marked
  * stale with the reason. Reads only: nothing is written. */
@@ -779,13 +763,11 @@ void api_cluster_health(api_req *rq, api_resp *w)
     json_t *live = NULL;
     if (route && !rq->env->kafka) {
         why = "this server was started without a Kafka client";
-    } else if (route && rq->env->live_reads_busy &&
-               __atomic_add_fetch(rq->env->live_reads_busy, 1, __ATOMIC_SEQ_CST) > rq->env->live_reads_max) {
-        __atomic_sub_fetch(rq->env->live_reads_busy, 1, __ATOMIC_SEQ_CST);
+    } else if (route && !sp_slot_take(rq->env->live_reads_busy, rq->env->live_reads_max)) {
         why = "other live Kafka readings are in progress on this server; this is the last stored reading";
     } else if (route) {
         live = health_check(rq->env->kafka, route, (int)r.brokers, (int)timeout, &hv);
-        if (rq->env->live_reads_busy) __atomic_sub_fetch(rq->env->live_reads_busy, 1, __ATOMIC_SEQ_CST);
+        sp_slot_give(rq->env->live_reads_busy);
     }
     json_t *body;
     if (live && hv.reachable) {

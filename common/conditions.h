@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 
+/* Condition `type` of status (borrowed), or NULL. */
+json_t *condition_get(const json_t *status, const char *type);
 /* Sets condition `type`; last_transition_time moves only when st changes. */
 void condition_set(json_t *status, const char *type, const char *st, const char *reason, const char *msg);
 

@@ -310,3 +310,16 @@ static bool utf8_check(const char *s, size_t n, bool text)
 
 bool sp_utf8_clean(const char *s, size_t n) { return utf8_check(s, n, false); }
 bool sp_utf8_text(const char *s, size_t n) { return utf8_check(s, n, true); }
+
+bool sp_slot_take(int *busy, int max)
+{
+    if (!busy) return true;
+    if (__atomic_add_fetch(busy, 1, __ATOMIC_SEQ_CST) <= max) return true;
+    __atomic_sub_fetch(busy, 1, __ATOMIC_SEQ_CST);
+    return false;
+}
+
+void sp_slot_give(int *busy)
+{
+    if (busy) __atomic_sub_fetch(busy, 1, __ATOMIC_SEQ_CST);
+}

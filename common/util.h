@@ -28,6 +28,11 @@ int64_t sp_parse_rfc3339(const char *s);
 
 /* Random bytes from OpenSSL; 0 on success. */
 int sp_random(void *buf, size_t n);
+/* A counting slot for bounding concurrent work: takes one of max slots of
+ * *busy (atomically) or returns false when all are taken. busy NULL: no
+ * bound. sp_slot_give returns one taken. */
+bool sp_slot_take(int *busy, int max);
+void sp_slot_give(int *busy);
 
 /* base64url without padding. out needs 4*ceil(n/3)+1 bytes. Returns length. */
 size_t sp_b64url_encode(const unsigned char *in, size_t n, char *out);

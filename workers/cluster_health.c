@@ -79,8 +79,7 @@ json_t *health_check(kafka_pool *pool, const char *bootstrap, int brokers_expect
     } else {
         v->healthy = true;
         snprintf(v->reason, sizeof v->reason, "Healthy");
-        snprintf(v->message, sizeof v->message, "%d/%d brokers online, %d partitions, 0 offline, %d under-replicated",
-                 online, brokers_expected, h.partitions, h.under_replicated);
+        snprintf(v->message, sizeof v->message, "%s", h.detail);   /* "3/3 brokers, 0 offline, …" */
     }
     return o;
 }

@@ -47,15 +47,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-json_t *reconcile_cluster_view(const store_res *r)
+json_t *reconcile_cluster_view(store_res *r, bool borrow)
 {
-    json_t *o = json_deep_copy(r->spec);
+    json_t *o = borrow ? json_incref(r->spec) : json_deep_copy(r->spec);
     json_object_set_new(o, "id", json_string(r->id));
     json_object_set_new(o, "tenant_id", json_string(r->tenant_id));
-    json_t *st = json_deep_copy(r->status);
+    json_t *st = borrow ? json_incref(r->status) : json_deep_copy(r->status);
     json_object_set_new(st, "phase", json_string(r->phase));
     json_object_set_new(o, "status", st);
     json_object_set_new(o, "generation", json_integer(r->generation));
@@ -214,7 +213,7 @@ static int reconcile_manifests(reconciler *rc_, store_res *r)
     if (store_op_current(st, r->id, cur) != ST_OK) return -1;
     if (observed == r->generation && !cur[0]) return 0;        /* nothing to do */
 
-    json_t *view = reconcile_cluster_view(r);
+    json_t *view = reconcile_cluster_view(r, false);
     json_t *objs = render_cluster(view, NULL, &rc_->render, err, sizeof err);
     json_decref(view);
     if (!objs) return -1;
@@ -508,7 +507,7 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
     /* apply once per generation: while waiting for pods, only look */
     bool applied = json_integer_value(json_object_get(r->status, "applied_generation")) == r->generation;
     if (!applied) {
-        json_t *view = reconcile_cluster_view(r);
+        json_t *view = reconcile_cluster_view(r, false);
         json_t *objs = render_cluster(view, plane, &rc_->render, err, sizeof err);
         json_decref(view);
         if (!objs) { note_progress(st, r->id, "render objects", err, 0, NULL, NULL, NULL); goto done; }
@@ -655,18 +654,6 @@ done:
     return out;
 }
 
-static int64_t parse_ts_ms(const char *ts)
-{
-    struct tm tm = {0};
-    int ms = 0;
-    if (!ts || sscanf(ts, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                      &tm.tm_min, &tm.tm_sec, &ms) < 6)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return (int64_t)timegm(&tm) * 1000 + ms;
-}
-
 /* Two readings differ in more than when they were taken. */
 static bool reading_changed(const json_t *old, const json_t *cur)
 {
@@ -687,29 +674,29 @@ static int jittered(int ms)
     return (int)(ms * (0.9 + 0.2 * (j / 65535.0)));
 }
 
-#define HEALTH_REWRITE_MS (5 * 60 * 1000)
+#define HEALTH_REWRITE_S (5 * 60)
 
 /* A settled cluster on a data plane: one health check, the phase and the
  * KafkaReady condition to match, and the next check after the interval. */
 static int health_tick(reconciler *rc_, store_res *r)
 {
-    if (__atomic_add_fetch(&rc_->health_busy, 1, __ATOMIC_SEQ_CST) > rc_->health_slots) {
-        __atomic_sub_fetch(&rc_->health_busy, 1, __ATOMIC_SEQ_CST);
-        return 200 + jittered(300);              /* every slot busy: come back shortly */
-    }
     store_res dp;
     int out = 0;
-    if (store_res_get(rc_->store, K_DATA_PLANE, r->data_plane_id, NULL, &dp) != ST_OK) {
-        __atomic_sub_fetch(&rc_->health_busy, 1, __ATOMIC_SEQ_CST);
-        return -1;
-    }
+    if (store_res_get(rc_->store, K_DATA_PLANE, r->data_plane_id, NULL, &dp) != ST_OK) return -1;
     const char *why;
     const char *route = health_route(r->status, dp.spec, &why);
+    if (!route) {                                /* no route: nothing to check, ever (until a change) */
+        store_res_clear(&dp);
+        return 0;
+    }
+    if (!sp_slot_take(&rc_->health_busy, rc_->health_slots)) {
+        store_res_clear(&dp);
+        return 200 + jittered(300);              /* every slot busy: come back shortly */
+    }
     health_verdict hv;
-    json_t *reading = route ? health_check(rc_->kafka, route, (int)r->brokers, rc_->kafka_timeout_ms, &hv) : NULL;
+    json_t *reading = health_check(rc_->kafka, route, (int)r->brokers, rc_->kafka_timeout_ms, &hv);
+    sp_slot_give(&rc_->health_busy);
     store_res_clear(&dp);
-    __atomic_sub_fetch(&rc_->health_busy, 1, __ATOMIC_SEQ_CST);
-    if (!reading) return 0;                      /* no route: nothing to check, ever (until a change) */
 
     store_t *st = rc_->store;
     if (store_begin(st) != ST_OK) { json_decref(reading); return -1; }
@@ -722,9 +709,9 @@ static int health_tick(reconciler *rc_, store_res *r)
     bool settled = now.generation == r->generation && strcmp(now.phase, r->phase) == 0 &&
                    store_op_current(st, r->id, cur) == ST_OK && !cur[0];
     bool write = settled && (strcmp(now.phase, phase) != 0 || reading_changed(old, reading) ||
-                             parse_ts_ms(json_string_value(json_object_get(reading, "checked_at"))) -
-                                     parse_ts_ms(json_string_value(json_object_get(old, "checked_at"))) >=
-                                 HEALTH_REWRITE_MS);
+                             sp_parse_rfc3339(json_string_value(json_object_get(reading, "checked_at"))) -
+                                     sp_parse_rfc3339(json_string_value(json_object_get(old, "checked_at"))) >=
+                                 HEALTH_REWRITE_S);
     if (write) {
         snprintf(now.phase, sizeof now.phase, "%s", phase);
         json_object_set(now.status, "health", reading);

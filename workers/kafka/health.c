@@ -129,18 +129,16 @@ void kafka_pool_free(kafka_pool *p)
 
 int kafka_pool_size(kafka_pool *p)
 {
-    pthread_mutex_lock(&p->mu);
-    int n = p->size;
-    pthread_mutex_unlock(&p->mu);
-    return n;
+    kafka_pool_counts k;
+    kafka_pool_stats(p, &k);
+    return k.clients;
 }
 
 long kafka_pool_handles_created(kafka_pool *p)
 {
-    pthread_mutex_lock(&p->mu);
-    long n = p->created;
-    pthread_mutex_unlock(&p->mu);
-    return n;
+    kafka_pool_counts k;
+    kafka_pool_stats(p, &k);
+    return k.created;
 }
 
 static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen)
