@@ -336,6 +336,19 @@ void ksim_cleanup(ksim *k)
     k->dir[0] = 0;
 }
 
+int ksim_call(const ksim *k, const char *method, const char *path, const char *json)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "curl -sk -o /dev/null -w '%%{http_code}' -X %s '%s%s' %s%s%s", method, k->url, path,
+             json ? "-H 'Content-Type: application/json' -d '" : "", json ? json : "", json ? "'" : "");
+    FILE *p = popen(cmd, "r");
+    if (!p) return 0;
+    char code[8] = "";
+    if (!fgets(code, sizeof code, p)) code[0] = 0;
+    pclose(p);
+    return atoi(code);
+}
+
 void ksim_plane_body(const ksim *k, const char *name, char *out, size_t cap)
 {
     snprintf(out, cap, "{\"name\":\"%s\",\"region\":\"eu-west\",\"zones\":[\"a\",\"b\",\"c\"],"

@@ -65,6 +65,9 @@ void ksim_start_tls(ksim *k, const char *cert, const char *key);
  * it on the same port, empty, like an API server that lost its etcd. */
 void ksim_stop(ksim *k);
 void ksim_cleanup(ksim *k);   /* stop and remove its directory */
+/* A kube-sim test-control call (path "/_sim/…", json may be NULL) with
+ * curl; returns the HTTP status (0 when curl could not run). */
+int ksim_call(const ksim *k, const char *method, const char *path, const char *json);
 /* A data plane body reaching k with a token ({"name":name, ..., "kubernetes":{...}}). */
 void ksim_plane_body(const ksim *k, const char *name, char *out, size_t cap);
 

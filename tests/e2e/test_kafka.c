@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "harness.h"
 #include "../../common/util.h"
+#include "../../common/conditions.h"
 
 static spsrv S;
 static ksim K;
@@ -44,17 +45,7 @@ static void down(void)
 }
 
 /* A kube-sim control call (/_sim/...); returns the HTTP status. */
-static int sim(const char *method, const char *path, const char *json)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "curl -s -o /dev/null -w '%%{http_code}' -X %s '%s%s' %s%s%s", method, K.url, path,
-             json ? "-H 'Content-Type: application/json' -d '" : "", json ? json : "", json ? "'" : "");
-    FILE *p = popen(cmd, "r");
-    char code[8] = "";
-    if (!fgets(code, sizeof code, p)) code[0] = 0;
-    pclose(p);
-    return atoi(code);
-}
+static int sim(const char *method, const char *path, const char *json) { return ksim_call(&K, method, path, json); }
 
 static void create(const char *name, int brokers, const char *ext, char id[64])
 {
@@ -83,13 +74,10 @@ static json_t *cluster(const char *id)
     return get_json(path);
 }
 
+/* A condition of a cluster as GET answers it. */
 static const json_t *condition(json_t *c, const char *type)
 {
-    size_t i;
-    json_t *x;
-    json_array_foreach(json_object_get(json_object_get(c, "status"), "conditions"), i, x)
-        if (!strcmp(json_string_value(json_object_get(x, "type")), type)) return x;
-    return NULL;
+    return condition_get(json_object_get(c, "status"), type);
 }
 
 /* Waits until the cluster's phase is want and its KafkaReady reason is

@@ -76,15 +76,7 @@ static kube_client *client(const char *token, bool with_ca, int timeout_ms)
 /* Sets a fault on kube-sim through its control endpoint. */
 static void fault(const char *json)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "curl -sk -o /dev/null -w '%%{http_code}' -X %s %s/_sim/faults %s%s%s",
-             json ? "POST" : "DELETE", K.url, json ? "-H 'Content-Type: application/json' -d '" : "",
-             json ? json : "", json ? "'" : "");
-    FILE *p = popen(cmd, "r");
-    char code[8] = "";
-    ck_assert_ptr_nonnull(fgets(code, sizeof code, p));
-    pclose(p);
-    ck_assert_str_eq(code, "200");
+    ck_assert_int_eq(ksim_call(&K, json ? "POST" : "DELETE", "/_sim/faults", json), 200);
 }
 
 static json_t *configmap(const char *name, const char *v)

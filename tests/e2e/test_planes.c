@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "harness.h"
 #include "../../common/util.h"
+#include "../../common/conditions.h"
 #include "../../workers/kube/client.h"
 
 static spsrv S;
@@ -255,12 +256,9 @@ START_TEST(a_dead_data_plane_harms_no_one_else)
     for (int i = 0; i < 100 && !said; i++) {
         spresp r = jreq(&S, "GET", path, KEY, NULL);
         ck_assert_str_eq(jpath(r.json, "status.phase"), "PROVISIONING");
-        json_t *conds = json_object_get(json_object_get(r.json, "status"), "conditions");
-        size_t j;
-        json_t *c;
-        json_array_foreach(conds, j, c)
-            said = said || (!strcmp(json_string_value(json_object_get(c, "type")), "DataPlaneReachable") &&
-                            !strcmp(json_string_value(json_object_get(c, "status")), "False"));
+        const char *st = json_string_value(json_object_get(
+            condition_get(json_object_get(r.json, "status"), "DataPlaneReachable"), "status"));
+        said = st && !strcmp(st, "False");
         resp_free(&r);
         if (!said) usleep(100000);
     }
@@ -277,10 +275,7 @@ END_TEST
 
 static void sim_fault(const ksim *k, const char *json)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "curl -sf -o /dev/null -X POST %s/_sim/faults -H 'Content-Type: application/json' -d '%s'",
-             k->url, json);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(ksim_call(k, "POST", "/_sim/faults", json), 200);
 }
 
 static int broker_replicas(const ksim *k, const char *cluster_id)

@@ -52,13 +52,17 @@ void kafka_init(ksim *k)
     if (!k->kafka_rt) fprintf(stderr, "kube-sim: kafka-sim runtime did not start; clusters get no Kafka\n");
 }
 
+/* Stops a namespace's Kafka and frees what it holds (not kk itself). */
+static void kkafka_clear(kkafka *kk)
+{
+    kfs_cluster_free(kk->c);
+    free(kk->ns);
+    free(kk->b);
+}
+
 void kafka_free(ksim *k)
 {
-    for (size_t i = 0; i < k->nkafka; i++) {
-        kfs_cluster_free(k->kafka[i].c);
-        free(k->kafka[i].ns);
-        free(k->kafka[i].b);
-    }
+    for (size_t i = 0; i < k->nkafka; i++) kkafka_clear(&k->kafka[i]);
     free(k->kafka);
     k->kafka = NULL;
     k->nkafka = 0;
@@ -94,10 +98,15 @@ static kkafka *kafka_add(ksim *k, const char *ns)
     return kk;
 }
 
-static kbroker *broker_get(kkafka *kk, int id, bool controller)
+static kbroker *broker_find(kkafka *kk, int id, bool controller)
 {
     for (size_t i = 0; i < kk->nb; i++)
         if (kk->b[i].id == id && kk->b[i].controller == controller) return &kk->b[i];
+    return NULL;
+}
+
+static kbroker *broker_add(kkafka *kk, int id, bool controller)
+{
     if (kk->nb == kk->cap) {
         size_t cap = kk->cap ? kk->cap * 2 : 8;
         kbroker *v = realloc(kk->b, cap * sizeof *v);
@@ -173,11 +182,9 @@ static void follow_set(ksim *k, kkafka *kk, kobj *sts, bool controller)
         snprintf(name, sizeof name, "%s-%ld", sts->name, ord);
         kobj *pod = store_find(&k->store, &KRES_PODS, kk->ns, name);
         int id = base + (int)ord;
-        kbroker *b = NULL;
-        for (size_t i = 0; i < kk->nb && !b; i++)
-            if (kk->b[i].id == id && kk->b[i].controller == controller) b = &kk->b[i];
+        kbroker *b = broker_find(kk, id, controller);
         if (!pod && !b) continue;
-        if (!b && !(b = broker_get(kk, id, controller))) return;
+        if (!b && !(b = broker_add(kk, id, controller))) return;
         if (!b->added) {
             b->added = (controller ? kfs_controller_add(kk->c, id) : kfs_broker_add(kk->c, id, pod_zone(k, pod))) == 0;
             if (!b->added) continue;
@@ -227,9 +234,7 @@ void kafka_tick(ksim *k)
     /* StatefulSets gone (the namespace was deleted): the Kafka goes too */
     for (size_t i = 0; i < k->nkafka;) {
         if (k->kafka[i].seen) { i++; continue; }
-        kfs_cluster_free(k->kafka[i].c);
-        free(k->kafka[i].ns);
-        free(k->kafka[i].b);
+        kkafka_clear(&k->kafka[i]);
         k->kafka[i] = k->kafka[--k->nkafka];
     }
 }
@@ -238,15 +243,11 @@ void kafka_tick(ksim *k)
 int kafka_broker_stop(ksim *k, const char *ns, int id, bool stop)
 {
     kkafka *kk = kafka_find(k, ns);
-    if (!kk) return -1;
-    for (size_t i = 0; i < kk->nb; i++) {
-        kbroker *b = &kk->b[i];
-        if (b->controller || b->id != id) continue;
-        b->stopped = stop;
-        if (stop && b->up && kfs_broker_set_up(kk->c, id, false) == 0) b->up = false;
-        return 0;                            /* starting happens on the next tick, if the pod is Ready */
-    }
-    return -1;
+    kbroker *b = kk ? broker_find(kk, id, false) : NULL;
+    if (!b) return -1;
+    b->stopped = stop;
+    if (stop && b->up && kfs_broker_set_up(kk->c, id, false) == 0) b->up = false;
+    return 0;                                /* starting happens on the next tick, if the pod is Ready */
 }
 
 /* ---- Jobs running Kafka's tools ------------------------------------------- */
