@@ -33,8 +33,10 @@ typedef struct api_env {
     const char *openapi_path;     /* served by /openapi.yaml */
     const char *docs_asset;       /* redoc bundle served under /docs */
     /* Checks a data plane's API server can be reached with its credentials
-     * (workers/kube/probe.c); NULL skips the check. */
-    int (*probe_plane)(const json_t *kubernetes, int timeout_ms, char *err, size_t errlen);
+     * (workers/kube/probe.c: the plane's spec with its secrets in); 0 when
+     * it answers, -2 when the settings are refused (err: why), -1 when it
+     * cannot be reached. NULL skips the check. */
+    int (*probe_plane)(const json_t *plane, int timeout_ms, char *err, size_t errlen);
     /* librdkafka clients for live health readings (workers/kafka/health.h);
      * NULL answers from the last stored reading only. */
     struct kafka_pool *kafka;

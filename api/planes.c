@@ -4,9 +4,11 @@
  * are sealed with AES-256-GCM under the master key (the plane id is the
  * associated data, so a sealed blob cannot be moved to another row) and
  * never returned; status.credentials tells which kind is set and a
- * fingerprint so a client can see that a rotation took. Reaching the API
- * server belongs to the workers (a later issue); until a worker has looked,
- * status.reachable is "Unknown". */
+ * fingerprint so a client can see that a rotation took. Changing the
+ * server or its TLS settings needs the token again (else the stored one
+ * would go to the new place). An http:// server or skipped TLS verification
+ * needs the operator's explicit allow_insecure_transport, shown as
+ * status.insecure_transport; a kubeconfig must be self-contained. */
 #define _GNU_SOURCE
 #include "api.h"
 
@@ -19,7 +21,7 @@ static const char *const SECRET_FIELDS[] = {"token", "kubeconfig", NULL};
 static void validate(const json_t *spec, verrs *v)
 {
     static const char *const fields[] = {"name", "region", "zones", "capacity", "kubernetes",
-                                         "kafka_access", NULL};
+                                         "kafka_access", "allow_insecure_transport", NULL};
     v_known_keys(v, "", spec, fields);
     json_t *x = json_object_get(spec, "name");
     if (!x) verr(v, "name", "is required");
@@ -50,6 +52,8 @@ static void validate(const json_t *spec, verrs *v)
     }
     static const char *const access[] = {"in_cluster_dns", "external", NULL};
     if ((x = json_object_get(spec, "kafka_access"))) v_enum(v, "kafka_access", x, access, NULL);
+    if ((x = json_object_get(spec, "allow_insecure_transport"))) v_bool(v, "allow_insecure_transport", x, NULL);
+    bool insecure_ok = json_is_true(json_object_get(spec, "allow_insecure_transport"));
 
     json_t *k = json_object_get(spec, "kubernetes");
     if (!k) { verr(v, "kubernetes", "is required: {server, token, ca_data}, {kubeconfig} or {in_cluster: true}"); return; }
@@ -71,6 +75,13 @@ static void validate(const json_t *spec, verrs *v)
         if (v_string(v, "kubernetes.server", json_object_get(k, "server"), 2048, &s) &&
             strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
             verr(v, "kubernetes.server", "must be an http(s):// URL");
+        else if (s && strncmp(s, "http://", 7) == 0 && !insecure_ok)
+            verr(v, "kubernetes.server", "is http://, so the token would travel in clear text: use https://, "
+                                         "or set allow_insecure_transport: true on this data plane");
+        if (json_is_true(json_object_get(k, "insecure_skip_tls_verify")) && !insecure_ok)
+            verr(v, "kubernetes.insecure_skip_tls_verify", "turns off TLS verification, so anyone in between could "
+                                                          "read the token: give ca_data, or set "
+                                                          "allow_insecure_transport: true on this data plane");
         json_t *t = json_object_get(k, "token");
         if (!t) verr(v, "kubernetes.token", "is required with server");
         else v_string(v, "kubernetes.token", t, 16384, NULL);
@@ -179,6 +190,7 @@ static json_t *plane_status(api_req *rq, const store_res *r)
     json_object_set_new(st, "max_brokers", json_integer(json_is_integer(mb) ? json_integer_value(mb) : 300));
     const char *access = json_string_value(json_object_get(r->spec, "kafka_access"));
     json_object_set_new(st, "kafka_access", json_string(access ? access : "in_cluster_dns"));
+    json_object_set_new(st, "insecure_transport", json_boolean(json_is_true(json_object_get(r->spec, "allow_insecure_transport"))));
     return st;
 }
 
@@ -187,11 +199,33 @@ static bool reachable(api_req *rq, api_resp *w, const json_t *spec_with_secrets)
 {
     if (!rq->env->probe_plane) return true;
     char err[600];
-    if (rq->env->probe_plane(json_object_get(spec_with_secrets, "kubernetes"), 5000, err, sizeof err) == 0) return true;
+    int rc = rq->env->probe_plane(spec_with_secrets, 5000, err, sizeof err);
+    if (rc == 0) return true;
     verrs v = {0};
-    verr(&v, "kubernetes", "cannot reach the Kubernetes API server: %s", err);
+    bool cfg = json_object_get(json_object_get(spec_with_secrets, "kubernetes"), "kubeconfig") != NULL;
+    if (rc == -2) verr(&v, cfg ? "kubernetes.kubeconfig" : "kubernetes", "%s", err);
+    else verr(&v, "kubernetes", "cannot reach the Kubernetes API server: %s", err);
     api_fail_fields(w, &v, NULL);
     return false;
+}
+
+/* Changing where or how the credentials are sent (server, CA, TLS
+ * verification) without giving them again would send the stored ones to
+ * the new place: the patch must carry them. */
+static void require_credentials_again(const json_t *old_k, const json_t *new_k, const json_t *patch, verrs *v)
+{
+    static const char *const where[] = {"server", "ca_data", "insecure_skip_tls_verify", NULL};
+    const json_t *pk = json_object_get(patch, "kubernetes");
+    if (!json_object_get(new_k, "server") || json_object_get(pk, "token")) return;
+    for (int i = 0; where[i]; i++) {
+        const json_t *a = json_object_get(old_k, where[i]), *b = json_object_get(new_k, where[i]);
+        bool same = json_is_boolean(a) || json_is_boolean(b) ? json_is_true(a) == json_is_true(b) : json_same(a, b);
+        if (!same) {
+            verr(v, "kubernetes.token", "is required again when kubernetes.%s changes, so the stored token is "
+                                        "never sent anywhere it was not given for", where[i]);
+            return;
+        }
+    }
 }
 
 static void answer(api_req *rq, api_resp *w, int code, const store_res *r)
@@ -297,9 +331,10 @@ void api_plane_patch(api_req *rq, api_resp *w)
     json_t *spec = json_merge_patch(full, patch);
     json_t *old_k = json_incref(json_object_get(full, "kubernetes"));
     json_decref(full);
-    json_decref(patch);
     verrs v = {0};
     validate(spec, &v);
+    require_credentials_again(old_k, json_object_get(spec, "kubernetes"), patch, &v);
+    json_decref(patch);
     const char *nn = json_string_value(json_object_get(spec, "name"));
     if (nn && strcmp(nn, r.name) != 0) verr(&v, "name", "cannot change");
     if (verr_any(&v)) {
@@ -308,7 +343,9 @@ void api_plane_patch(api_req *rq, api_resp *w)
         return;
     }
     /* only a change of how to reach it is checked: a down data plane can still be renamed or resized */
-    bool moved = !json_same(old_k, json_object_get(spec, "kubernetes"));
+    bool moved = !json_same(old_k, json_object_get(spec, "kubernetes")) ||
+                 !json_same(json_object_get(r.spec, "allow_insecure_transport"),
+                            json_object_get(spec, "allow_insecure_transport"));
     json_decref(old_k);
     if (moved && !reachable(rq, w, spec)) { json_decref(spec); store_res_clear(&r); return; }
     const char *kind = cred_kind(spec);

@@ -241,29 +241,36 @@ done:
     return rc;
 }
 
-char *sp_read_file(const char *path, size_t *len)
+char *sp_read_file_max(const char *path, size_t max, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL; size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *nb = realloc(buf, cap);
-            if (!nb) { free(buf); fclose(f); return NULL; }
-            buf = nb;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0) break;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return NULL;
+    struct stat sb;
+    /* only regular files: a device (/dev/zero) or a FIFO never ends */
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > max) {
+        if (fstat(fd, &sb) == 0) errno = S_ISREG(sb.st_mode) ? EFBIG : EINVAL;
+        close(fd);
+        return NULL;
     }
-    int err = ferror(f);
-    fclose(f);
-    if (err) { free(buf); return NULL; }
+    size_t cap = (size_t)sb.st_size + 1, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        if (n == cap) { free(buf); buf = NULL; errno = EFBIG; break; }  /* grew past its size */
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { free(buf); buf = NULL; break; }
+        if (r == 0) break;
+        n += (size_t)r;
+        if (n > max) { free(buf); buf = NULL; errno = EFBIG; break; }
+    }
+    close(fd);
+    if (!buf) return NULL;
     buf[n] = 0;
     if (len) *len = n;
     return buf;
 }
+
+char *sp_read_file(const char *path, size_t *len) { return sp_read_file_max(path, SP_READ_FILE_MAX, len); }
 
 int sp_write_file_atomic(const char *path, const void *data, size_t n, int mode)
 {

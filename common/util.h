@@ -59,7 +59,11 @@ int sp_open(const unsigned char key[32], const unsigned char *in, size_t inlen,
 /* Overwrites memory that held a secret (not optimised away). */
 void sp_wipe(void *p, size_t n);
 
-/* Read a whole file (NUL-terminated); NULL on error. */
+/* Read a whole regular file (NUL-terminated); NULL on error, for anything
+ * but a regular file (devices, FIFOs never end) and past max bytes (EFBIG).
+ * sp_read_file's bound is SP_READ_FILE_MAX. */
+#define SP_READ_FILE_MAX ((size_t)64 << 20)
+char *sp_read_file_max(const char *path, size_t max, size_t *len);
 char *sp_read_file(const char *path, size_t *len);
 /* Write a file with the given mode atomically (tmp + fsync + rename). */
 int sp_write_file_atomic(const char *path, const void *data, size_t n, int mode);

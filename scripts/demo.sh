@@ -20,7 +20,7 @@ for _ in $(seq 100); do curl -sf $API/healthz >/dev/null && break; sleep 0.1; do
 ADMIN=$(cat "$DATA_DIR/admin-token")
 
 curl -sf -X POST $API/v1/data-planes -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
-  -d "{\"name\":\"sim\",\"zones\":[\"a\",\"b\",\"c\"],\"kubernetes\":{\"server\":\"http://127.0.0.1:$KSIM_PORT\",\"token\":\"$KSIM_TOKEN\"},\"kafka_access\":\"external\"}" \
+  -d "{\"name\":\"sim\",\"zones\":[\"a\",\"b\",\"c\"],\"allow_insecure_transport\":true,\"kubernetes\":{\"server\":\"http://127.0.0.1:$KSIM_PORT\",\"token\":\"$KSIM_TOKEN\"},\"kafka_access\":\"external\"}" \
   >/dev/null || true     # already registered on a second run
 TENANT=$(curl -sf -X POST $API/v1/tenants -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
   -d "{\"name\":\"demo-$RANDOM\"}" | jq -r .id)

@@ -310,7 +310,8 @@ static kube_client *plane_client(reconciler *rc_, const char *plane_id, json_t *
         json_t *k = json_deep_copy(json_object_get(dp.spec, "kubernetes"));
         json_object_update(k, sec);
         kube_cfg cfg;
-        if (kube_cfg_from_plane(k, &cfg, err, errlen) == 0) {
+        bool allow = json_is_true(json_object_get(dp.spec, "allow_insecure_transport"));
+        if (kube_cfg_from_plane(k, allow, &cfg, err, errlen) == 0) {
             c = kube_client_new(&cfg, 10000);
             kube_cfg_free(&cfg);
         }

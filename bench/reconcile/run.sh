@@ -59,7 +59,7 @@ start() {
   API=http://127.0.0.1:$sport
   for _ in $(seq 100); do curl -sf $API/healthz >/dev/null && curl -sf http://127.0.0.1:$kport/healthz >/dev/null && break; sleep 0.05; done
   curl -sf -X POST http://127.0.0.1:$kport/_sim/faults -H "$J" -d "{\"latency_ms\":$LAT}" >/dev/null
-  curl -sf -X POST $API/v1/data-planes -H "$A" -H "$J" -d "{\"name\":\"sim\",\"capacity\":{\"max_brokers\":100000},\"kafka_access\":\"external\",\"kubernetes\":{\"server\":\"http://127.0.0.1:$kport\",\"token\":\"bench-ksim-token-0123\"}}" >/dev/null
+  curl -sf -X POST $API/v1/data-planes -H "$A" -H "$J" -d "{\"name\":\"sim\",\"capacity\":{\"max_brokers\":100000},\"kafka_access\":\"external\",\"allow_insecure_transport\":true,\"kubernetes\":{\"server\":\"http://127.0.0.1:$kport\",\"token\":\"bench-ksim-token-0123\"}}" >/dev/null
   tid=$(curl -sf -X POST $API/v1/tenants -H "$A" -H "$J" -d '{"name":"bench","quotas":{"max_clusters":10000,"max_brokers":100000,"max_storage_gib":100000000}}' | jq -r .id)
 }
 

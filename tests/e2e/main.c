@@ -10,6 +10,7 @@ Suite *suite_workers(void);
 Suite *suite_kube(void);
 Suite *suite_planes(void);
 Suite *suite_kafka(void);
+Suite *suite_attack(void);
 
 int main(void)
 {
@@ -21,6 +22,7 @@ int main(void)
     srunner_add_suite(sr, suite_kube());
     srunner_add_suite(sr, suite_planes());
     srunner_add_suite(sr, suite_kafka());
+    srunner_add_suite(sr, suite_attack());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -544,7 +544,7 @@ START_TEST(data_planes_crud_and_secrets)
     kubeconfig_for(&k, "one", cfg, sizeof cfg);
     snprintf(dp, sizeof dp, "{\"name\":\"eu-1\",\"region\":\"eu-west\",\"zones\":[\"a\",\"b\"],"
                             "\"capacity\":{\"max_brokers\":50},\"kubernetes\":{\"kubeconfig\":\"%s\"},"
-                            "\"kafka_access\":\"external\"}", cfg);
+                            "\"kafka_access\":\"external\",\"allow_insecure_transport\":true}", cfg);
     spresp r = jreq(&S, "POST", "/v1/data-planes", ADMIN, dp);
     ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
     ck_assert_ptr_null(json_object_get(json_object_get(r.json, "kubernetes"), "kubeconfig"));
@@ -594,12 +594,12 @@ START_TEST(data_planes_crud_and_secrets)
     resp_free(&r);
     /* a data plane that cannot be reached is refused, with the reason */
     r = jreq(&S, "POST", "/v1/data-planes", ADMIN,
-             "{\"name\":\"gone\",\"kubernetes\":{\"server\":\"http://127.0.0.1:1\",\"token\":\"t\"}}");
+             "{\"name\":\"gone\",\"allow_insecure_transport\":true,\"kubernetes\":{\"server\":\"http://127.0.0.1:1\",\"token\":\"t\"}}");
     assert_problem(&r, 422);
     ck_assert(strstr(jstr(&r, "detail"), "cannot reach"));
     resp_free(&r);
     char wrong[512];
-    snprintf(wrong, sizeof wrong, "{\"name\":\"wrong\",\"kubernetes\":{\"server\":\"%s\",\"token\":\"nope\"}}", k.url);
+    snprintf(wrong, sizeof wrong, "{\"name\":\"wrong\",\"allow_insecure_transport\":true,\"kubernetes\":{\"server\":\"%s\",\"token\":\"nope\"}}", k.url);
     r = jreq(&S, "POST", "/v1/data-planes", ADMIN, wrong);
     assert_problem(&r, 422);
     ck_assert(strstr(jstr(&r, "detail"), "Unauthorized"));

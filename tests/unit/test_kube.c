@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "../../workers/kube/client.h"
 #include "../../workers/cluster_health.h"
+#include "../../common/util.h"
 
 /* "-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n" in base64 */
 #define CA_B64 "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tClgKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
@@ -175,6 +176,106 @@ START_TEST(health_check_unreachable)
 }
 END_TEST
 
+
+/* Issue 10, finding 1: YAML aliases expand without limit (a 768-byte
+ * "billion laughs" took 96 s and 5 GB; a self-referencing one hung the
+ * server). Aliases are refused, node count and depth are bounded. */
+START_TEST(kubeconfig_aliases_refused)
+{
+    kube_cfg c;
+    char err[256];
+    const char *laughs =
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+        "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+        "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+        "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+        "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+        "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n"
+        "clusters: [*i]\n";
+    ck_assert_int_ne(kube_cfg_from_kubeconfig(laughs, strlen(laughs), NULL, NULL, &c, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "alias"), "%s", err);
+    const char *loop = "clusters: &a [*a, *a]\n";
+    ck_assert_int_ne(kube_cfg_from_kubeconfig(loop, strlen(loop), NULL, NULL, &c, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "alias"), "%s", err);
+}
+END_TEST
+
+START_TEST(kubeconfig_bounds)
+{
+    kube_cfg c;
+    char err[256];
+    size_t n = 200000;
+    char *deep = malloc(2 * n + 20);
+    strcpy(deep, "clusters: ");
+    size_t o = strlen(deep);
+    for (size_t i = 0; i < n / 2; i++) deep[o++] = '[';
+    for (size_t i = 0; i < n / 2; i++) deep[o++] = ']';
+    deep[o] = 0;
+    ck_assert_int_ne(kube_cfg_from_kubeconfig(deep, o, NULL, NULL, &c, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "deep"), "%s", err);
+    /* 100,000 scalars: far more nodes than any kubeconfig has */
+    o = 0;
+    o += (size_t)sprintf(deep + o, "clusters: [");
+    for (size_t i = 0; i < 100000; i++) deep[o++] = 'x', deep[o++] = ',';
+    deep[o++] = ']';
+    deep[o] = 0;
+    ck_assert_int_ne(kube_cfg_from_kubeconfig(deep, o, NULL, NULL, &c, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "nodes"), "%s", err);
+    free(deep);
+}
+END_TEST
+
+/* Finding 2 and 7: a kubeconfig given inline (no base directory: the API's
+ * case) must be self-contained; `tokenFile: <data dir>/master.key` sent the
+ * master key to a URL the caller chose, `certificate-authority: /dev/zero`
+ * read 4 GB. */
+START_TEST(kubeconfig_inline_refuses_files)
+{
+    static const char *const refs[] = {
+        "    tokenFile: /tmp/master.key\n", "    client-certificate: /etc/passwd\n    client-key: /etc/passwd\n",
+        "    client-key: /etc/shadow\n", NULL};
+    char buf[2048], err[256];
+    kube_cfg c;
+    for (int i = 0; refs[i]; i++) {
+        snprintf(buf, sizeof buf, "current-context: x\nclusters:\n- name: c\n  cluster:\n    server: https://h:1\n"
+                                  "contexts:\n- name: x\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user:\n%s",
+                 refs[i]);
+        ck_assert_int_ne(kube_cfg_from_kubeconfig(buf, strlen(buf), NULL, NULL, &c, err, sizeof err), 0);
+        ck_assert_msg(strstr(err, "self-contained"), "%s", err);
+    }
+    snprintf(buf, sizeof buf, "current-context: x\nclusters:\n- name: c\n  cluster:\n    server: https://h:1\n"
+                              "    certificate-authority: /dev/zero\ncontexts:\n- name: x\n  context: {cluster: c}\n");
+    ck_assert_int_ne(kube_cfg_from_kubeconfig(buf, strlen(buf), NULL, NULL, &c, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "self-contained"), "%s", err);
+    /* from a file on disk (an operator's own kubeconfig), paths are read, but
+     * only regular files and only so much */
+    ck_assert_int_ne(kube_cfg_from_kubeconfig(buf, strlen(buf), NULL, "/", &c, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "/dev/zero"), "%s", err);
+}
+END_TEST
+
+START_TEST(read_file_is_bounded)
+{
+    size_t n;
+    ck_assert_ptr_null(sp_read_file_max("/dev/zero", 1 << 20, &n));
+    char path[] = "/tmp/sp-big-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    char block[4096] = {0};
+    for (int i = 0; i < 300; i++) ck_assert_int_eq(write(fd, block, sizeof block), (ssize_t)sizeof block);
+    close(fd);
+    ck_assert_ptr_null(sp_read_file_max(path, 1 << 20, &n));    /* 1.2 MB > 1 MB */
+    char *t = sp_read_file_max(path, 2 << 20, &n);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(n, 300 * 4096);
+    free(t);
+    unlink(path);
+}
+END_TEST
+
 Suite *suite_kube(void)
 {
     Suite *s = suite_create("kube");
@@ -182,6 +283,10 @@ Suite *suite_kube(void)
     tcase_add_test(t, kubeconfig_current_context);
     tcase_add_test(t, kubeconfig_named_context_and_token_file);
     tcase_add_test(t, kubeconfig_refusals);
+    tcase_add_test(t, kubeconfig_aliases_refused);
+    tcase_add_test(t, kubeconfig_bounds);
+    tcase_add_test(t, kubeconfig_inline_refuses_files);
+    tcase_add_test(t, read_file_is_bounded);
     tcase_add_test(t, in_cluster_reads_service_account);
     tcase_add_test(t, rest_paths);
     tcase_add_test(t, health_route_follows_kafka_access);

@@ -133,7 +133,7 @@ static void fill_status(kube_err *e, long code, const char *body)
     const char *r = json_string_value(json_object_get(j, "reason"));
     snprintf(e->reason, sizeof e->reason, "%s", r ? r : "");
     if (m) snprintf(e->message, sizeof e->message, "%s", m);
-    else snprintf(e->message, sizeof e->message, "HTTP %ld%s%.200s", code, body && *body ? ": " : "", body ? body : "");
+    else snprintf(e->message, sizeof e->message, "HTTP %ld (not a Kubernetes Status answer)", code);
     json_decref(j);
 }
 
@@ -162,7 +162,7 @@ static kube_rc call(kube_client *c, const char *method, const char *path, const 
             snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
             hl = curl_slist_append(hl, ct);
         }
-        char *tok = c->cfg.token_file ? sp_read_file(c->cfg.token_file, NULL) : NULL;   /* rotation */
+        char *tok = c->cfg.token_file ? sp_read_file_max(c->cfg.token_file, 65536, NULL) : NULL;   /* rotation */
         const char *t = tok ? tok : c->cfg.token;
         if (t) {
             snprintf(auth, sizeof auth, "Authorization: Bearer %.*s", (int)strcspn(t, "\r\n"), t);

@@ -28,61 +28,122 @@ void kube_cfg_free(kube_cfg *c)
     memset(c, 0, sizeof *c);
 }
 
-/* ---- YAML to JSON ------------------------------------------------------- */
+/* ---- YAML to JSON ------------------------------------------------------- *
+ *
+ * Event by event, so nothing is ever expanded: an alias (*name) is refused
+ * outright (kubeconfigs never need one, and a "billion laughs" or a
+ * self-referencing alias would otherwise expand without end), and the tree
+ * is bounded by KCFG_MAX_NODES nodes and KCFG_MAX_DEPTH levels. Cost: one
+ * JSON node per YAML node, at most KCFG_MAX_NODES of them. */
+#define KCFG_MAX_NODES 20000
+#define KCFG_MAX_DEPTH 32
 
-static json_t *node_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
+typedef struct ybuild {
+    json_t *stack[KCFG_MAX_DEPTH + 1];   /* open sequences and mappings */
+    char *key[KCFG_MAX_DEPTH + 1];       /* a mapping's key waiting for its value */
+    int depth;
+    long nodes;
+    json_t *root;
+} ybuild;
+
+/* Adds v (stolen) to the open container, or makes it the root. */
+static int yadd(ybuild *b, json_t *v, char *err, size_t errlen)
 {
-    if (!n || depth > 64) return NULL;
-    switch (n->type) {
-    case YAML_SCALAR_NODE:
-        return json_stringn((const char *)n->data.scalar.value, n->data.scalar.length);
-    case YAML_SEQUENCE_NODE: {
-        json_t *a = json_array();
-        for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
-            json_t *v = node_to_json(doc, yaml_document_get_node(doc, *i), depth + 1);
-            if (v) json_array_append_new(a, v);
-        }
-        return a;
+    if (++b->nodes > KCFG_MAX_NODES) {
+        json_decref(v);
+        snprintf(err, errlen, "kubeconfig has more than %d YAML nodes", KCFG_MAX_NODES);
+        return -1;
     }
-    case YAML_MAPPING_NODE: {
-        json_t *o = json_object();
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-            yaml_node_t *k = yaml_document_get_node(doc, p->key);
-            if (!k || k->type != YAML_SCALAR_NODE) continue;
-            json_t *v = node_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1);
-            char *key = strndup((const char *)k->data.scalar.value, k->data.scalar.length);
-            if (v && key) json_object_set_new(o, key, v);
-            else json_decref(v);
-            free(key);
+    if (b->depth == 0) { json_decref(b->root); b->root = v; return 0; }
+    json_t *top = b->stack[b->depth - 1];
+    if (json_is_array(top)) return json_array_append_new(top, v);
+    char **k = &b->key[b->depth - 1];
+    if (!*k) {                                   /* this is a key */
+        if (!json_is_string(v)) {
+            json_decref(v);
+            snprintf(err, errlen, "kubeconfig has a mapping key that is not a plain string");
+            return -1;
         }
-        return o;
+        *k = strdup(json_string_value(v));
+        json_decref(v);
+        return *k ? 0 : -1;
     }
+    int rc = json_object_set_new(top, *k, v);
+    free(*k);
+    *k = NULL;
+    return rc;
+}
+
+/* One parser event; 1 at the end of the first document, -1 on error. */
+static int yevent(ybuild *b, const yaml_event_t *e, char *err, size_t errlen)
+{
+    switch (e->type) {
+    case YAML_ALIAS_EVENT:
+        snprintf(err, errlen, "kubeconfig uses a YAML alias (*%s); kubeconfigs never need one, write the value out",
+                 (const char *)e->data.alias.anchor);
+        return -1;
+    case YAML_SCALAR_EVENT:
+        return yadd(b, json_stringn((const char *)e->data.scalar.value, e->data.scalar.length), err, errlen);
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT: {
+        if (b->depth >= KCFG_MAX_DEPTH) {
+            snprintf(err, errlen, "kubeconfig is nested more than %d levels deep", KCFG_MAX_DEPTH);
+            return -1;
+        }
+        json_t *c = e->type == YAML_SEQUENCE_START_EVENT ? json_array() : json_object();
+        if (!c || yadd(b, json_incref(c), err, errlen) != 0) { json_decref(c); return -1; }
+        b->stack[b->depth] = c;                  /* the reference yadd did not take */
+        b->key[b->depth++] = NULL;
+        return 0;
+    }
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        if (b->depth == 0) return -1;
+        b->depth--;
+        json_decref(b->stack[b->depth]);
+        free(b->key[b->depth]);
+        b->key[b->depth] = NULL;
+        return 0;
+    case YAML_DOCUMENT_END_EVENT:
+    case YAML_STREAM_END_EVENT:
+        return 1;
     default:
-        return NULL;
+        return 0;
     }
 }
 
 static json_t *yaml_parse(const char *text, size_t len, char *err, size_t errlen)
 {
     yaml_parser_t p;
-    yaml_document_t doc;
     if (!yaml_parser_initialize(&p)) { snprintf(err, errlen, "out of memory"); return NULL; }
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    json_t *out = NULL;
-    if (!yaml_parser_load(&p, &doc)) {
-        snprintf(err, errlen, "kubeconfig is not valid YAML: %s (line %zu)", p.problem ? p.problem : "?",
-                 p.problem_mark.line + 1);
-    } else {
-        out = node_to_json(&doc, yaml_document_get_root_node(&doc), 0);
-        yaml_document_delete(&doc);
-        if (!json_is_object(out)) {
-            json_decref(out);
-            out = NULL;
-            snprintf(err, errlen, "kubeconfig is not a YAML mapping");
+    ybuild b = {0};
+    err[0] = 0;
+    int rc = 0;
+    while (rc == 0) {
+        yaml_event_t e;
+        if (!yaml_parser_parse(&p, &e)) {
+            snprintf(err, errlen, "kubeconfig is not valid YAML: %s (line %zu)", p.problem ? p.problem : "?",
+                     p.problem_mark.line + 1);
+            rc = -1;
+            break;
         }
+        rc = yevent(&b, &e, err, errlen);
+        yaml_event_delete(&e);
     }
     yaml_parser_delete(&p);
-    return out;
+    while (b.depth > 0) { b.depth--; json_decref(b.stack[b.depth]); free(b.key[b.depth]); }
+    if (rc < 0) {
+        if (!err[0]) snprintf(err, errlen, "kubeconfig is not valid YAML");
+        json_decref(b.root);
+        return NULL;
+    }
+    if (!json_is_object(b.root)) {
+        json_decref(b.root);
+        snprintf(err, errlen, "kubeconfig is not a YAML mapping");
+        return NULL;
+    }
+    return b.root;
 }
 
 /* ---- reading the tree --------------------------------------------------- */
@@ -115,13 +176,28 @@ static char *b64_text(const char *b64, const char *what, char *err, size_t errle
     return (char *)buf;
 }
 
+/* A kubeconfig given inline (base NULL) must be self-contained: a file
+ * reference would read the server's own disk (its master key, say) and
+ * send it wherever the kubeconfig points. */
+static bool no_file(const char *base, const char *field, char *err, size_t errlen)
+{
+    if (base) return true;
+    snprintf(err, errlen, "kubeconfig must be self-contained: '%s' names a file on the server; use token, "
+                          "certificate-authority-data, client-certificate-data and client-key-data", field);
+    return false;
+}
+
+#define KCFG_FILE_MAX (1 << 20)   /* a CA bundle or a certificate, generously */
+
 static char *file_text(const char *base, const char *path, const char *what, char *err, size_t errlen)
 {
+    if (!no_file(base, what, err, errlen)) return NULL;
     char full[4096];
-    if (path[0] == '/' || !base) snprintf(full, sizeof full, "%s", path);
+    if (path[0] == '/') snprintf(full, sizeof full, "%s", path);
     else snprintf(full, sizeof full, "%s/%s", base, path);
-    char *t = sp_read_file(full, NULL);
-    if (!t) snprintf(err, errlen, "cannot read %s file %s", what, full);
+    char *t = sp_read_file_max(full, KCFG_FILE_MAX, NULL);
+    if (!t) snprintf(err, errlen, "cannot read %s file %s (a regular file of at most %d bytes)", what, full,
+                     KCFG_FILE_MAX);
     return t;
 }
 
@@ -167,8 +243,9 @@ int kube_cfg_from_kubeconfig(const char *yaml, size_t len, const char *context, 
         }
         if ((v = str(user, "token"))) out->token = strdup(v);
         if ((v = str(user, "tokenFile"))) {
+            if (!no_file(base, "tokenFile", err, errlen)) goto done;
             char full[4096];
-            snprintf(full, sizeof full, "%s%s%s", v[0] == '/' || !base ? "" : base, v[0] == '/' || !base ? "" : "/", v);
+            snprintf(full, sizeof full, "%s%s%s", v[0] == '/' ? "" : base, v[0] == '/' ? "" : "/", v);
             out->token_file = strdup(full);
         }
         if ((v = str(user, "client-certificate-data")) && !(out->cert_pem = b64_text(v, "client-certificate-data", err, errlen))) goto done;
@@ -190,10 +267,10 @@ done:
 int kube_cfg_from_kubeconfig_file(const char *path, const char *context, kube_cfg *out, char *err, size_t errlen)
 {
     size_t n;
-    char *text = sp_read_file(path, &n);
-    if (!text) { snprintf(err, errlen, "cannot read kubeconfig %s", path); return -1; }
+    char *text = sp_read_file_max(path, KCFG_FILE_MAX, &n);
+    if (!text) { snprintf(err, errlen, "cannot read kubeconfig %s (a regular file of at most %d bytes)", path, KCFG_FILE_MAX); return -1; }
     char *copy = strdup(path);
-    int rc = kube_cfg_from_kubeconfig(text, n, context, copy ? dirname(copy) : NULL, out, err, errlen);
+    int rc = copy ? kube_cfg_from_kubeconfig(text, n, context, dirname(copy), out, err, errlen) : -1;
     free(copy);
     free(text);
     return rc;
@@ -213,16 +290,16 @@ int kube_cfg_in_cluster(const char *sa_dir, kube_cfg *out, char *err, size_t err
     snprintf(buf, sizeof buf, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
     out->server = strdup(buf);
     snprintf(buf, sizeof buf, "%s/token", dir);
-    char *tok = sp_read_file(buf, NULL);
+    char *tok = sp_read_file_max(buf, KCFG_FILE_MAX, NULL);
     if (!tok) { snprintf(err, errlen, "cannot read the service account token %s", buf); kube_cfg_free(out); return -1; }
     sp_wipe(tok, strlen(tok));
     free(tok);
     out->token_file = strdup(buf);
     snprintf(buf, sizeof buf, "%s/ca.crt", dir);
-    out->ca_pem = sp_read_file(buf, NULL);
+    out->ca_pem = sp_read_file_max(buf, KCFG_FILE_MAX, NULL);
     if (!out->ca_pem) { snprintf(err, errlen, "cannot read the service account CA %s", buf); kube_cfg_free(out); return -1; }
     snprintf(buf, sizeof buf, "%s/namespace", dir);
-    out->namespace_ = sp_read_file(buf, NULL);
+    out->namespace_ = sp_read_file_max(buf, 4096, NULL);
     if (out->namespace_) out->namespace_[strcspn(out->namespace_, "\r\n")] = 0;
     return 0;
 }

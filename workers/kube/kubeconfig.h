@@ -22,9 +22,12 @@ typedef struct kube_cfg {
 void kube_cfg_free(kube_cfg *c);
 
 /* Parses kubeconfig YAML; context NULL means current-context. Paths in the
- * file (certificate-authority, client-certificate, tokenFile) are read
- * relative to base_dir (NULL: the working directory). An exec or
- * auth-provider credential plugin is refused with a clear error. */
+ * file (certificate-authority, client-certificate, client-key, tokenFile)
+ * are read relative to base_dir, as regular files of at most 1 MiB; with
+ * base_dir NULL (a kubeconfig that came over the API) every file reference
+ * is refused: such a kubeconfig must be self-contained. YAML aliases are
+ * refused, and the document is bounded (20,000 nodes, 32 levels). An exec
+ * or auth-provider credential plugin is refused with a clear error. */
 int kube_cfg_from_kubeconfig(const char *yaml, size_t len, const char *context, const char *base_dir,
                              kube_cfg *out, char *err, size_t errlen);
 int kube_cfg_from_kubeconfig_file(const char *path, const char *context, kube_cfg *out,

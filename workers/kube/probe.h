@@ -7,14 +7,20 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* kubernetes: a data plane's "kubernetes" object with its secrets
+/* plane: a data plane's spec with its secrets in "kubernetes"
  * ({server, token, ca_data, insecure_skip_tls_verify} | {kubeconfig} |
- * {in_cluster: true}). 0 when reachable; else -1 and err says why in the
- * API server's or the transport's own words. */
-int kube_probe(const json_t *kubernetes, int timeout_ms, char *err, size_t errlen);
+ * {in_cluster: true}) and its "allow_insecure_transport". 0 when
+ * reachable; KUBE_PROBE_REFUSED when the settings themselves are refused
+ * (err says which and why); -1 when unreachable: err gives the transport's
+ * words or the HTTP status, never the body the server answered. */
+#define KUBE_PROBE_REFUSED (-2)
+int kube_probe(const json_t *plane, int timeout_ms, char *err, size_t errlen);
 
-/* The connection settings such an object describes. */
+/* The connection settings a "kubernetes" object describes. Unless
+ * allow_insecure, an http:// server or skipped TLS verification is
+ * refused; a kubeconfig must be self-contained (no file references). */
 #include "kubeconfig.h"
-int kube_cfg_from_plane(const json_t *kubernetes, kube_cfg *out, char *err, size_t errlen);
+#include <stdbool.h>
+int kube_cfg_from_plane(const json_t *kubernetes, bool allow_insecure, kube_cfg *out, char *err, size_t errlen);
 
 #endif
