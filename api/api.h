@@ -76,6 +76,8 @@ typedef struct api_resp {
     char op_location[256];
     char etag[64];
     int retry_after;              /* seconds, when > 0 */
+    const char *secret_field;     /* a member of body that is a secret shown once:
+                                     never stored for an Idempotency-Key replay */
 } api_resp;
 
 typedef void (*api_handler)(api_req *r, api_resp *w);
@@ -150,6 +152,12 @@ int cluster_version_cmp(const char *a, const char *b);
  * generation); false after answering (quota exceeded, store error). */
 bool cluster_revert(api_req *rq, api_resp *w, const char *cluster_id, json_t *spec_before);
 int cluster_sync_current_op(api_req *rq, const char *cluster_id);
+
+/* What a tenant sees of an answer (api/tenant_view.c): conditions and
+ * steps about the data plane in the tenant's terms, URLs and absolute paths
+ * replaced, server paths dropped. Modifies body in place. */
+void api_tenant_view(json_t *body);
+char *api_tenant_text(const char *s);     /* one string, malloc'd */
 
 /* ---- handlers (one file per resource) ---- */
 void api_tenant_create(api_req *, api_resp *);

@@ -128,6 +128,28 @@ static bool parse_ll(const char *s, long long *out)
     return true;
 }
 
+/* A list-valued property, item by item: each one of vals, none empty, none
+ * twice ("delete,compact"; not ",delete,,compact," or "delete,delete"). */
+static void validate_list(verrs *v, const char *f, const char *s, const char *const *vals)
+{
+    char allowed[128] = "";
+    for (int i = 0; vals[i]; i++)
+        snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s", i ? ", " : "", vals[i]);
+    unsigned seen = 0;
+    const char *p = s;
+    do {
+        size_t n = strcspn(p, ",");
+        int hit = -1;
+        for (int i = 0; vals[i] && hit < 0; i++)
+            if (strlen(vals[i]) == n && strncmp(p, vals[i], n) == 0) hit = i;
+        if (n == 0) { verr(v, f, "has an empty item: give a comma-separated list of: %s", allowed); return; }
+        if (hit < 0) { verr(v, f, "has the item '%.*s': each item must be one of: %s", (int)(n > 64 ? 64 : n), p, allowed); return; }
+        if (seen & (1u << hit)) { verr(v, f, "names '%s' twice", vals[hit]); return; }
+        seen |= 1u << hit;
+        p += n;
+    } while (*p++ == ',');
+}
+
 static void validate_config(verrs *v, const json_t *cfg, long long brokers)
 {
     if (!json_is_object(cfg)) { verr(v, "config", "must be an object of string values"); return; }
@@ -162,18 +184,9 @@ static void validate_config(verrs *v, const json_t *cfg, long long brokers)
             if (!ok) verr(v, f, "has an unsupported value");
             break;
         }
-        case CT_LIST: {
-            char buf[128];
-            snprintf(buf, sizeof buf, "%s", s);
-            bool ok = *s && strlen(s) < sizeof buf;
-            for (char *save, *t = strtok_r(buf, ",", &save); ok && t; t = strtok_r(NULL, ",", &save)) {
-                bool one = false;
-                for (int i = 0; r->vals[i] && !one; i++) one = strcmp(t, r->vals[i]) == 0;
-                ok = one;
-            }
-            if (!ok) verr(v, f, "must be a comma-separated list of: delete, compact");
+        case CT_LIST:
+            validate_list(v, f, s, r->vals);
             break;
-        }
         }
     }
     if (brokers > 0) {

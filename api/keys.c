@@ -105,6 +105,9 @@ void api_key_create(api_req *rq, api_resp *w)
     if (rc != ST_OK) { api_store_error(w, rc, "creating the key"); return; }
     json_t *o = key_json(&k);
     json_object_set_new(o, "secret", json_string(token));
+    sp_wipe(token, sizeof token);
+    sp_wipe(secret, sizeof secret);
+    w->secret_field = "secret";     /* shown once: a replay answers without it */
     snprintf(w->location, sizeof w->location, "/v1/tenants/%s/api-keys/%s", k.tenant_id, k.id);
     api_json(w, 201, o);
 }

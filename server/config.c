@@ -26,6 +26,9 @@ void config_defaults(config *c)
     c->rate_limit = 50;
     c->rate_burst = 100;
     c->durable = true;
+    c->max_client_connections = 64;
+    c->request_timeout_s = 30;
+    c->auth_failure_limit = 30;
 }
 
 void config_usage(FILE *out)
@@ -58,6 +61,12 @@ void config_usage(FILE *out)
         "  --rate-limit R          requests/s per credential,   STREAMPLANE_RATE_LIMIT (50)\n"
         "                          0 turns rate limiting off\n"
         "  --rate-burst N          bucket size                  STREAMPLANE_RATE_BURST (100)\n"
+        "  --max-client-connections N  open connections from   STREAMPLANE_MAX_CLIENT_CONNECTIONS (64)\n"
+        "                          one client address\n"
+        "  --request-timeout-seconds N  a request must arrive  STREAMPLANE_REQUEST_TIMEOUT_SECONDS (30)\n"
+        "                          in full within N s, else the connection is closed\n"
+        "  --auth-failure-limit N  failed authentications per  STREAMPLANE_AUTH_FAILURE_LIMIT (30)\n"
+        "                          client address and minute; then 429; 0 = off\n"
         "  --sync full|normal      fsync on every commit (full) STREAMPLANE_SYNC (full)\n"
         "                          or only at checkpoints\n"
         "  --docs-asset FILE       redoc.standalone.js for /docs STREAMPLANE_DOCS_ASSET\n"
@@ -117,6 +126,12 @@ static int set(config *c, const char *name, const char *v)
         return int_opt(name, v, 1, 1024, &c->health_concurrency);
     } else if (strcmp(name, "kafka-timeout-ms") == 0) {
         return int_opt(name, v, 100, 120000, &c->kafka_timeout_ms);
+    } else if (strcmp(name, "max-client-connections") == 0) {
+        return int_opt(name, v, 1, 100000, &c->max_client_connections);
+    } else if (strcmp(name, "request-timeout-seconds") == 0) {
+        return int_opt(name, v, 1, 3600, &c->request_timeout_s);
+    } else if (strcmp(name, "auth-failure-limit") == 0) {
+        return int_opt(name, v, 0, 1000000, &c->auth_failure_limit);
     } else if (strcmp(name, "kafka-clients") == 0) {
         return int_opt(name, v, 1, 4096, &c->kafka_clients);
     } else if (strcmp(name, "rate-limit") == 0) {
@@ -159,7 +174,9 @@ static const struct option OPTS[] = {
     {"log-format", required_argument, 0, 0},  {"log-level", required_argument, 0, 0},
     {"max-body-bytes", required_argument, 0, 0}, {"rate-limit", required_argument, 0, 0},
     {"rate-burst", required_argument, 0, 0},  {"sync", required_argument, 0, 0},
-    {"docs-asset", required_argument, 0, 0},  {"help", no_argument, 0, 'h'},
+    {"docs-asset", required_argument, 0, 0},  {"max-client-connections", required_argument, 0, 0},
+    {"request-timeout-seconds", required_argument, 0, 0}, {"auth-failure-limit", required_argument, 0, 0},
+    {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
 
@@ -190,5 +207,32 @@ int config_parse(config *c, int argc, char **argv)
         fprintf(stderr, "streamplane: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
+    return 0;
+}
+
+/* Exactly 64 hex digits, or exactly the 44 characters of standard base64
+ * (with its one '=') of 32 bytes; nothing else (no sign, space, or short,
+ * long or non-canonical encoding slips through). */
+int config_parse_master_key(const char *s, unsigned char out[32])
+{
+    static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(s);
+    if (n == 64) {
+        for (size_t i = 0; i < 64; i++)
+            if (!strchr("0123456789abcdefABCDEF", s[i]) || !s[i]) return -1;
+        for (int i = 0; i < 32; i++) {
+            char h[3] = {s[2 * i], s[2 * i + 1], 0};
+            out[i] = (unsigned char)strtoul(h, NULL, 16);
+        }
+        return 0;
+    }
+    if (n != 44 || s[43] != '=') return -1;
+    for (size_t i = 0; i < 43; i++)
+        if (!s[i] || !strchr(B64, s[i])) return -1;
+    if ((strchr(B64, s[42]) - B64) & 3) return -1;     /* the unused low bits must be 0 */
+    unsigned char buf[48];
+    if (sp_b64_decode(s, buf, sizeof buf) != 32) return -1;
+    memcpy(out, buf, 32);
+    sp_wipe(buf, sizeof buf);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "server.h"
 #include "log.h"
 #include "routes.h"
+#include "connwatch.h"
 #include "../workers/queue.h"
 
 #include <arpa/inet.h>
@@ -127,6 +128,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, reqstate *st, api_res
 {
     struct MHD_Response *resp;
     const char *ctype = w->content_type;
+    /* a tenant sees no data-plane addresses or server paths (the operator does) */
+    if (st->who.kind == P_TENANT && w->body && w->status < 300) api_tenant_view(w->body);
     if (w->raw) {
         resp = MHD_create_response_from_buffer(w->raw_len, w->raw,
                                                w->raw_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
@@ -163,6 +166,24 @@ static enum MHD_Result reply_problem(struct MHD_Connection *c, reqstate *st, int
     if (status == 429) w.retry_after = st->rl_reset > 0 ? st->rl_reset : 1;
     if (status == 503) w.retry_after = 1;
     return send_resp(c, st, &w);
+}
+
+/* The client's address as text ("" when unknown). */
+static void client_addr(struct MHD_Connection *c, char *addr, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    addr[0] = 0;
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET) inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, (socklen_t)cap);
+        else if (sa->sa_family == AF_INET6) inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, (socklen_t)cap);
+    }
+}
+
+static void *watch_ctx(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
 }
 
 /* ---- authentication ----------------------------------------------------- */
@@ -220,6 +241,21 @@ static void body_hash(const char *method, const char *url, const char *body, siz
     sp_sha256(buf, ml + ul + n + 2, h);
     free(buf);
     sp_hex(h, 32, out);
+}
+
+/* The answer as stored for an Idempotency-Key replay: never with a secret
+ * (an API key's is shown once), which the replay says it left out. */
+static char *replay_body(const api_resp *w)
+{
+    if (!w->body) return strdup("");
+    if (!w->secret_field || !json_object_get(w->body, w->secret_field))
+        return json_dumps(w->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_t *copy = json_copy(w->body);      /* shallow: the secret string is only unlinked */
+    json_object_del(copy, w->secret_field);
+    json_object_set_new(copy, "secret_redacted", json_true());
+    char *txt = json_dumps(copy, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(copy);
+    return txt;
 }
 
 static void principal_name(const principal *p, char *out, size_t cap)
@@ -381,7 +417,7 @@ static enum MHD_Result finish_request(server *s, struct MHD_Connection *c, reqst
             snprintf(rec.location, sizeof rec.location, "%s", w.location);
             snprintf(rec.op_location, sizeof rec.op_location, "%s", w.op_location);
             snprintf(rec.etag, sizeof rec.etag, "%s", w.etag);
-            rec.body = w.body ? json_dumps(w.body, JSON_COMPACT | JSON_PRESERVE_ORDER) : strdup("");
+            rec.body = replay_body(&w);
             int rc = store_idem_put(s->env.store, pname, ikey, &rec);
             free(rec.body);
             if (rc != ST_OK) ok = false, api_store_error(&w, rc, "recording the Idempotency-Key");
@@ -450,7 +486,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         const route *rt = routes_get(st->route);
         if (rt->auth != AUTH_NONE) {
+            /* failed authentications are limited per client address: guessing
+             * keys costs time, and a client over the limit is not checked */
+            char fkey[80] = "";
+            if (ratelimit_enabled(s->authfail)) {
+                char addr[64];
+                client_addr(c, addr, sizeof addr);
+                snprintf(fkey, sizeof fkey, "f:%s", addr);
+                int retry;
+                if (!ratelimit_peek(s->authfail, fkey, &retry)) {
+                    st->rl_reset = retry;
+                    return reply_problem(c, st, 429, "too-many-failed-authentications",
+                                         "too many requests with wrong credentials from this address; wait and retry");
+                }
+            }
             int a = authenticate(s, c, &st->who);
+            if (a == 401 && fkey[0]) {
+                int rem, retry, reset;
+                ratelimit_take(s->authfail, fkey, &rem, &retry, &reset);
+            }
             if (a == 401)
                 return reply_problem(c, st, 401, "unauthenticated",
                                      "send Authorization: Bearer <token> with the operator token or a tenant API key");
@@ -517,6 +571,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         st->len += n;
         return MHD_YES;
     }
+    connwatch_arrived(s->watch, watch_ctx(c));     /* the request is here in full */
     return finish(s, c, st, method, url);
 }
 
@@ -528,13 +583,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!st) return;
     *con_cls = NULL;
     int64_t us = sp_mono_us() - st->start_us;
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char addr[64] = "";
-    if (ci && ci->client_addr) {
-        const struct sockaddr *sa = ci->client_addr;
-        if (sa->sa_family == AF_INET) inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof addr);
-        else if (sa->sa_family == AF_INET6) inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof addr);
-    }
+    char addr[64];
+    client_addr(c, addr, sizeof addr);
+    connwatch_next(s->watch, watch_ctx(c));       /* a kept-alive connection's next request */
     const route *rt = routes_get(st->route);
     char who[SP_ID_MAX * 2 + 2] = "-";
     if (st->who.kind == P_ADMIN) snprintf(who, sizeof who, "admin");
@@ -550,6 +601,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     free(st->body);
     free(st);
     __atomic_fetch_sub(&s->inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci) connwatch_opened(s->watch, ci->connect_fd, socket_context);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        connwatch_closed(s->watch, socket_context);
+    }
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -600,8 +663,11 @@ int server_start(server *s)
     }
     s->metrics = metrics_new(routes_count());
     s->rl = ratelimit_new(s->cfg.rate_limit, s->cfg.rate_burst);
+    /* N failures per minute, in a burst of up to N */
+    s->authfail = ratelimit_new(s->cfg.auth_failure_limit / 60.0, s->cfg.auth_failure_limit);
+    s->watch = connwatch_new(s->cfg.request_timeout_s * 1000);
     idem_set *is = calloc(1, sizeof *is);
-    if (!s->metrics || !s->rl || !is) return -1;
+    if (!s->metrics || !s->rl || !s->authfail || !s->watch || !is) { free(is); return -1; }
     pthread_mutex_init(&is->mu, NULL);
     s->idem = is;
     /* poll, not epoll: with epoll and a thread pool, libmicrohttpd 0.9.75's
@@ -616,8 +682,10 @@ int server_start(server *s)
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.http_threads,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                 MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.max_client_connections,
                                  MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512,
                                  MHD_OPTION_END);
     if (!s->daemon) {
@@ -641,6 +709,10 @@ void server_stop(server *s)
     }
     metrics_free(s->metrics);
     ratelimit_free(s->rl);
+    ratelimit_free(s->authfail);
+    connwatch_free(s->watch);
+    s->authfail = NULL;
+    s->watch = NULL;
     idem_set *is = s->idem;
     if (is) {
         for (size_t i = 0; i < is->n; i++) free(is->keys[i]);

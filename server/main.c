@@ -71,22 +71,6 @@ static char *make_key(void)
     return out;
 }
 
-/* 64 hex chars or base64 of 32 bytes. */
-static int parse_master_key(const char *s, unsigned char out[32])
-{
-    size_t n = strlen(s);
-    if (n == 64) {
-        for (int i = 0; i < 32; i++) {
-            unsigned v;
-            if (sscanf(s + 2 * i, "%2x", &v) != 1) return -1;
-            out[i] = (unsigned char)v;
-        }
-        return 0;
-    }
-    unsigned char buf[48];
-    return sp_b64_decode(s, buf, sizeof buf) == 32 ? (memcpy(out, buf, 32), 0) : -1;
-}
-
 static void default_docs_asset(config *c, const char *argv0)
 {
     if (c->docs_asset[0]) return;
@@ -163,7 +147,7 @@ static int cmd_serve(int argc, char **argv)
                               json_pack("{s:s+}", "path", s.cfg.data_dir, "/master.key"));
         mk = mkf;
     }
-    if (!mk || parse_master_key(mk, s.env.master_key) != 0) {
+    if (!mk || config_parse_master_key(mk, s.env.master_key) != 0) {
         log_msg(LOG_ERROR, "the master key must be 64 hex characters or base64 of 32 bytes");
         free(mkf);
         return 1;

@@ -51,10 +51,10 @@ static unsigned hash(const char *s)
     return h;
 }
 
-bool ratelimit_take(ratelimit *rl, const char *key, int *remaining, int *retry_after, int *reset)
+/* The key's bucket, refilled up to now; a new one (full) when absent. Called
+ * with the mutex held. */
+static bucket *bucket_of(ratelimit *rl, const char *key, int64_t now)
 {
-    int64_t now = sp_mono_us();
-    pthread_mutex_lock(&rl->mu);
     unsigned h = hash(key) % SLOTS;
     bucket *b = NULL, *oldest = NULL;
     for (int i = 0; i < 8 && !b; i++) {      /* probe 8 slots */
@@ -72,6 +72,24 @@ bool ratelimit_take(ratelimit *rl, const char *key, int *remaining, int *retry_a
     b->tokens += (double)(now - b->last_us) / 1e6 * rl->rate;
     if (b->tokens > rl->burst) b->tokens = rl->burst;
     b->last_us = now;
+    return b;
+}
+
+bool ratelimit_peek(ratelimit *rl, const char *key, int *retry_after)
+{
+    pthread_mutex_lock(&rl->mu);
+    bucket *b = bucket_of(rl, key, sp_mono_us());
+    bool ok = b->tokens >= 1.0;
+    *retry_after = ok ? 0 : (int)ceil((1.0 - b->tokens) / rl->rate);
+    if (!ok && *retry_after < 1) *retry_after = 1;
+    pthread_mutex_unlock(&rl->mu);
+    return ok;
+}
+
+bool ratelimit_take(ratelimit *rl, const char *key, int *remaining, int *retry_after, int *reset)
+{
+    pthread_mutex_lock(&rl->mu);
+    bucket *b = bucket_of(rl, key, sp_mono_us());
     bool ok = b->tokens >= 1.0;
     if (ok) b->tokens -= 1.0;
     *remaining = (int)floor(b->tokens);

@@ -15,5 +15,8 @@ bool ratelimit_enabled(const ratelimit *rl);
  * and until the bucket is full (reset). */
 bool ratelimit_take(ratelimit *rl, const char *key, int *remaining, int *retry_after, int *reset);
 int ratelimit_burst(const ratelimit *rl);
+/* True when key has a token left (none is taken); else *retry_after says
+ * in how many seconds it will. */
+bool ratelimit_peek(ratelimit *rl, const char *key, int *retry_after);
 
 #endif

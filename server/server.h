@@ -26,6 +26,9 @@ typedef struct config {
     double rate_limit;           /* requests/s per credential; 0 = off */
     int rate_burst;
     bool durable;                /* fsync every commit (synchronous=FULL) */
+    int max_client_connections;  /* open connections per client address */
+    int request_timeout_s;       /* a request must arrive in full within this */
+    int auth_failure_limit;      /* failed authentications per client address per minute; 0 = off */
     char docs_asset[1024];
 } config;
 
@@ -34,6 +37,9 @@ void config_defaults(config *c);
  * or 1 when --help was printed, or -1 after printing an error. */
 int config_parse(config *c, int argc, char **argv);
 void config_usage(FILE *out);
+/* The master key: 64 hex digits or base64 (44 characters) of 32 bytes; 0,
+ * or -1 for anything else. */
+int config_parse_master_key(const char *s, unsigned char out[32]);
 
 typedef struct server {
     config cfg;
@@ -45,6 +51,8 @@ typedef struct server {
     int port;
     long inflight;               /* requests being processed (atomic) */
     void *idem;                  /* in-flight idempotency keys */
+    struct connwatch *watch;     /* request arrival deadlines */
+    ratelimit *authfail;         /* failed authentications per client address */
 } server;
 
 int server_start(server *s);     /* binds and starts serving */

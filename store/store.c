@@ -9,8 +9,12 @@
 #define _GNU_SOURCE
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,8 +237,34 @@ fail:
     return -1;
 }
 
+/* The database and its -wal and -shm files are readable by the owner only
+ * (they hold sealed credentials and key hashes): created 0600 (SQLite gives
+ * -wal and -shm the database's mode), and an older file made 0644 is
+ * narrowed. */
+static int owner_only(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || fchmod(fd, 0600) != 0) {
+        snprintf(err, errlen, "cannot create %s with mode 0600: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    static const char *const side[] = {"-wal", "-shm", NULL};
+    for (int i = 0; side[i]; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s%s", path, side[i]);
+        if (chmod(p, 0600) != 0 && errno != ENOENT) {
+            snprintf(err, errlen, "cannot make %s mode 0600: %s", p, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 store_t *store_open(const char *path, bool durable, char *err, size_t errlen)
 {
+    if (strcmp(path, ":memory:") != 0 && owner_only(path, err, errlen) != 0) return NULL;
     store_t *st = calloc(1, sizeof *st);
     if (!st) { snprintf(err, errlen, "out of memory"); return NULL; }
     st->path = strdup(path);

@@ -178,11 +178,38 @@ START_TEST(kafka_versions)
 }
 END_TEST
 
+
+/* Issue 10, finding 6: tenants saw the data plane's API server URL and the
+ * server's data path in conditions and steps. */
+START_TEST(tenant_view_hides_infrastructure)
+{
+    json_t *o = json_loads(
+        "{\"status\":{\"manifests_path\":\"/var/lib/sp/manifests/kc-1\",\"conditions\":["
+        "{\"type\":\"DataPlaneReachable\",\"status\":\"False\",\"reason\":\"Unreachable\","
+        "\"message\":\"https://10.0.0.1:6443: Couldn't connect to server\"},"
+        "{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"ManifestsWritten\","
+        "\"message\":\"12 objects written to /var/lib/sp/manifests/kc-1; apply them\"}]},"
+        "\"steps\":[{\"name\":\"apply objects\",\"message\":\"applying X y: Post \\\"https://k8s.internal:6443/api/v1\\\": EOF\"},"
+        "{\"name\":\"wait for pods\",\"message\":\"controllers 1/3, brokers 0/3 ready\"}]}", 0, NULL);
+    ck_assert_ptr_nonnull(o);
+    api_tenant_view(o);
+    char *txt = json_dumps(o, 0);
+    ck_assert_msg(!strstr(txt, "10.0.0.1") && !strstr(txt, "/var/lib") && !strstr(txt, "k8s.internal") &&
+                      !strstr(txt, "manifests_path"), "%s", txt);
+    ck_assert_msg(strstr(txt, "operator sees the details"), "%s", txt);
+    ck_assert_msg(strstr(txt, "controllers 1/3, brokers 0/3 ready"), "%s", txt);   /* progress stays */
+    ck_assert_msg(strstr(txt, "12 objects written to (a path on the server)"), "%s", txt);
+    free(txt);
+    json_decref(o);
+}
+END_TEST
+
 Suite *suite_api(void)
 {
     Suite *s = suite_create("api");
     TCase *t = tcase_create("rules");
     tcase_add_test(t, merge_patch_rfc7396_examples);
+    tcase_add_test(t, tenant_view_hides_infrastructure);
     tcase_add_test(t, dns_labels);
     tcase_add_test(t, int_ranges_and_types);
     tcase_add_test(t, unknown_fields_reported);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include "../../common/util.h"
+#include "../../server/server.h"
 
 START_TEST(ids_have_prefix_and_entropy)
 {
@@ -104,11 +105,37 @@ START_TEST(rfc3339_parse)
 }
 END_TEST
 
+
+/* Issue 10, finding 8: sscanf("%2x") took signs and spaces, and base64 was
+ * decoded leniently (whitespace, missing padding, stray bits). */
+START_TEST(master_key_is_hex_or_base64_of_32_bytes)
+{
+    unsigned char k[32];
+    const char *hex = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+    ck_assert_int_eq(config_parse_master_key(hex, k), 0);
+    ck_assert_int_eq(k[1], 0x11);
+    ck_assert_int_eq(k[31], 0xff);
+    ck_assert_int_eq(config_parse_master_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", k), 0);
+    ck_assert_int_eq(k[31], 31);
+    static const char *const bad[] = {
+        "-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1",   /* signs */
+        " 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",   /* spaces */
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeegg",   /* not hex */
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",                       /* no padding */
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=",                      /* stray bits */
+        "AAECAwQFBgcICQoLDA0O DxAREhMUFRYXGBkaGxwdHh8=",                     /* a space */
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==",                      /* 31 bytes */
+        "", "secret", NULL};
+    for (int i = 0; bad[i]; i++) ck_assert_msg(config_parse_master_key(bad[i], k) != 0, "accepted '%s'", bad[i]);
+}
+END_TEST
+
 Suite *suite_util(void)
 {
     Suite *s = suite_create("util");
     TCase *t = tcase_create("core");
     tcase_add_test(t, ids_have_prefix_and_entropy);
+    tcase_add_test(t, master_key_is_hex_or_base64_of_32_bytes);
     tcase_add_test(t, base64url_round_trip);
     tcase_add_test(t, hmac_known_vector);
     tcase_add_test(t, aes_gcm_seal_open_and_tamper);
