@@ -3,6 +3,9 @@
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 300        # per harness, for `make fuzz` (make test runs each 4 s)
+CACHE      ?= $(or $(STREAMPLANE_CACHE),$(HOME)/.cache/streamplane)
 LISTEN     ?= 127.0.0.1:8080
 DATA_DIR   ?= ./data
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -10,9 +13,9 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the build, the tests and the benchmarks need.
 APT_PKGS := build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             libssl-dev libcurl4-openssl-dev libyaml-dev librdkafka-dev check \
-            prometheus wrk nginx-light curl sqlite3 jq python3 bc
+            prometheus wrk nginx-light curl sqlite3 jq python3 bc clang
 
-.PHONY: all deps build run demo test test-asan bench clean
+.PHONY: all deps build run demo test test-asan fuzz fuzz-build bench clean
 
 all: build
 
@@ -39,11 +42,22 @@ demo: build
 	bash scripts/demo.sh
 
 # The whole suite: unit, end-to-end over HTTP, OpenAPI checks, then all of
-# it again under AddressSanitizer and UBSan. tests/run.sh prints the counts.
-test: build
+# it again under AddressSanitizer and UBSan, and a few seconds of each
+# libFuzzer harness. tests/run.sh prints the counts.
+test: build fuzz-build
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON >/dev/null
 	@cmake --build $(BUILD_ASAN) -j$$(nproc)
-	@bash tests/run.sh $(BUILD) $(BUILD_ASAN)
+	@bash tests/run.sh $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+
+# The libFuzzer harnesses (fuzz/), built with clang.
+fuzz-build: deps
+	@CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug -DSP_FUZZ=ON >/dev/null
+	@cmake --build $(BUILD_FUZZ) -j$$(nproc) --target fuzzers
+
+# A longer run of each harness (FUZZ_SECONDS each), its corpus kept in the
+# cache outside the clone so runs build on each other.
+fuzz: fuzz-build
+	@bash fuzz/run.sh $(BUILD_FUZZ) $(strip $(FUZZ_SECONDS)) $(CACHE)/fuzz-corpus
 
 test-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON >/dev/null
@@ -55,4 +69,4 @@ bench: build
 	bash bench/reconcile/run.sh
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -52,6 +52,8 @@ static const char *status_title(int status)
 }
 
 static void problem_v(api_resp *w, int status, const char *slug, json_t *errors,
+                      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static void problem_v(api_resp *w, int status, const char *slug, json_t *errors,
                       const char *fmt, va_list ap)
 {
     char detail[1024];
@@ -85,6 +87,7 @@ void verr(verrs *v, const char *field, const char *fmt, ...)
 
 bool verr_any(const verrs *v) { return v->list && json_array_size(v->list) > 0; }
 
+static void fail_fields(api_resp *w, json_t *list, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail_fields(api_resp *w, json_t *list, const char *fmt, ...)
 {
     va_list ap;

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test stage and ends with one line of counts:
 #   "<passed> passed, <failed> failed"
-# usage: tests/run.sh BUILD_DIR [ASAN_BUILD_DIR]   (either may be "")
+# usage: tests/run.sh BUILD_DIR [ASAN_BUILD_DIR [FUZZ_BUILD_DIR]]   (any may be "")
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-}
 ASAN=${2:-}
+FUZZ=${3:-}
 passed=0; failed=0; stages_failed=()
 
 # Check prints "100%: Checks: N, Failures: F, Errors: E".
@@ -80,6 +81,11 @@ if [ -n "$ASAN" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export CK_DEFAULT_TIMEOUT=60
   run_suite "$ASAN" "ASan+UBSan"
+fi
+
+if [ -n "$FUZZ" ]; then
+  # each harness is one test: a few seconds of fuzzing after its regressions
+  stage "fuzz (libFuzzer, ${FUZZ_SECONDS_TEST:-4} s each)" count_plain bash fuzz/run.sh "$FUZZ" "${FUZZ_SECONDS_TEST:-4}"
 fi
 
 echo

@@ -123,7 +123,7 @@ static kube_rc rc_of_http(long code)
     }
 }
 
-static void fill_status(kube_err *e, long code, const char *body)
+void kube_err_from_body(kube_err *e, long code, const char *body)
 {
     if (!e) return;
     e->http = (int)code;
@@ -224,7 +224,7 @@ static kube_rc call(kube_client *c, const char *method, const char *path, const 
                     cc == CURLE_PARTIAL_FILE || (cc == CURLE_COULDNT_CONNECT && attempt < 2);
         } else {
             rc = rc_of_http(code);
-            if (rc != KUBE_OK) fill_status(e, code, b.p);
+            if (rc != KUBE_OK) kube_err_from_body(e, code, b.p);
             retry = rc == KUBE_UNAVAILABLE;
             if (rc == KUBE_OK && out && b.p && b.n) *out = json_loads(b.p, 0, NULL);
             if (rc == KUBE_OK && e) e->http = (int)code;

@@ -32,6 +32,11 @@ typedef struct kube_err {
     char message[512];   /* Status.message or the transport's error */
 } kube_err;
 
+/* An error answer's body (a Kubernetes Status, or anything else) into e:
+ * Status.reason and Status.message, else only the HTTP status (never the
+ * body itself). Exposed for the fuzz harness. */
+void kube_err_from_body(kube_err *e, long code, const char *body);
+
 typedef struct kube_client kube_client;
 
 /* timeout_ms bounds each call, retries included. */
