@@ -2,8 +2,10 @@
  * Kubernetes API server's error answer (workers/kube/client.c turns any body
  * into a reason and a message) and the Kafka metadata a broker returns
  * (workers/kafka/health.c counts brokers and offline and under-replicated
- * partitions). The first byte picks which; the metadata is built from the
+ * partitions), and the tenant's view of such a message (api/tenant_view.c:
+ * no URL left). The first byte picks which; the metadata is built from the
  * rest the way librdkafka would hand it over. */
+#include "../api/api.h"
 #include "../workers/kube/client.h"
 #include "../workers/kafka/health.h"
 
@@ -21,6 +23,15 @@ static void kube_status(const uint8_t *d, size_t n)
     long code = n ? 400 + d[0] % 200 : 500;
     kube_err_from_body(&e, code, body);
     if (e.http != code || strlen(e.message) >= sizeof e.message || strlen(e.reason) >= sizeof e.reason) abort();
+    /* what a tenant would be shown of that message: no URL survives at a word's start */
+    char *t = api_tenant_text(e.message);
+    if (!t) abort();
+    for (const char *p = strstr(t, "://"); p; p = strstr(p + 1, "://")) {
+        const char *q = p;
+        while (q > t && q[-1] >= 'a' && q[-1] <= 'z') q--;
+        if (q < p && p - q <= 8 && (q == t || strchr(" \t(\"'=,:[", q[-1]))) abort();
+    }
+    free(t);
     free(body);
 }
 
