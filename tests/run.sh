@@ -76,6 +76,7 @@ if [ -n "$BUILD" ]; then
   rm -rf "$matrix"
   stage "openapi tools self-test" count_plain node tests/openapi/selftest.mjs
   stage "README walk-through, as written" count_plain bash tests/readme/run.sh "$BUILD/streamplane"
+  stage "real Kafka from the rendered objects (pod runner)" count_plain bash tests/kafka-real/run.sh "$BUILD/streamplane"
 fi
 if [ -n "$ASAN" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
