@@ -14,7 +14,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             libssl-dev libcurl4-openssl-dev libyaml-dev librdkafka-dev check \
             prometheus wrk nginx-light curl sqlite3 jq python3 bc clang \
-            maven default-jre-headless unzip kcat python3-yaml iproute2
+            maven openjdk-17-jre-headless unzip kcat python3-yaml iproute2
 
 .PHONY: all deps build run demo test test-asan fuzz fuzz-build bench clean
 

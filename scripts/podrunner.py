@@ -265,6 +265,7 @@ class Pod:
         self.pause = None
         self.initialized = False
         self.started_at = None
+        self.conds = {}          # condition type -> (status, last transition time)
         sc = spec.get('securityContext') or {}
         self.uid = sc.get('runAsUser', 0)
         self.gid = sc.get('runAsGroup', self.uid)
@@ -678,19 +679,24 @@ class Pod:
     def is_ready(self):
         return self.phase == 'Running' and bool(self.mains) and all(c.ready for c in self.mains)
 
+    def _cond(self, kind, ok):
+        v = 'True' if ok else 'False'
+        prev = self.conds.get(kind)
+        if prev is None or prev[0] != v:
+            self.conds[kind] = (v, now_rfc3339())
+        return {'type': kind, 'status': v, 'lastTransitionTime': self.conds[kind][1], 'lastProbeTime': None}
+
     def status(self):
         ready = self.is_ready()
-        t = now_rfc3339()
-        conds = [{'type': 'PodScheduled', 'status': 'True', 'lastTransitionTime': t},
-                 {'type': 'Initialized', 'status': 'True' if self.initialized else 'False', 'lastTransitionTime': t},
-                 {'type': 'ContainersReady', 'status': 'True' if ready else 'False', 'lastTransitionTime': t},
-                 {'type': 'Ready', 'status': 'True' if ready else 'False', 'lastTransitionTime': t}]
+        conds = [self._cond('PodScheduled', True), self._cond('Initialized', self.initialized),
+                 self._cond('ContainersReady', ready), self._cond('Ready', ready)]
         st = {'phase': self.phase, 'conditions': conds, 'hostIP': self.r.node_ip, 'startTime': self.started_at,
               'initContainerStatuses': [c.status(c.spec['image']) for c in self.inits],
               'containerStatuses': [c.status(c.spec['image']) for c in self.mains]}
         if self.ip:
             st['podIP'] = self.ip
             st['podIPs'] = [{'ip': self.ip}]
+            st['hostIPs'] = [{'ip': self.r.node_ip}]
         return st
 
 
@@ -907,7 +913,6 @@ def main_local(args):
     finally:
         r.shutdown()
         r.write_status()
-
 
 def main():
     ap = argparse.ArgumentParser(prog='podrunner.py')
