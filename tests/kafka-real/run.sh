@@ -48,12 +48,13 @@ T=$(post /v1/tenants $ADMIN '{"name":"realkafka","quotas":{"max_clusters":2,"max
 KEY=$(post /v1/tenants/$T/api-keys $ADMIN '{"name":"t"}' | jq -r .secret)
 C=$(post /v1/clusters "$KEY" '{"name":"orders","kafka_version":"'"$MINOR"'","brokers":3,"storage_gib":10,
 	"config":{"log.retention.hours":"72","min.insync.replicas":"2","num.partitions":"3"}}' | jq -r .id)
-M=
-for _ in $(seq 200); do
-	M=$(curl -sf $API/v1/clusters/$C -H "Authorization: Bearer $KEY" | jq -r '.status.manifests_path // empty')
-	[ -n "$M" ] && [ -d "$M" ] && break; sleep 0.1
+# the manifests target writes DATA_DIR/manifests/<id>/ and then reports RUNNING
+M=$tmp/data/manifests/$C
+for _ in $(seq 300); do
+	[ "$(curl -sf $API/v1/clusters/$C -H "Authorization: Bearer $KEY" | jq -r .status.phase)" = RUNNING ] && break
+	sleep 0.1
 done
-[ -n "$M" ] && [ -d "$M" ] || { bad "streamplane wrote the cluster's manifests"; finish; }
+compgen -G "$M/*statefulset-kafka-broker*" >/dev/null || { bad "streamplane wrote the cluster's manifests"; finish; }
 NS=sp-$C
 VERSION=$(curl -sf $API/v1/clusters/$C -H "Authorization: Bearer $KEY" | jq -r .status.kafka_version)
 scripts/kafka build "$VERSION" >/dev/null || { bad "Kafka $VERSION from Maven Central"; finish; }
