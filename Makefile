@@ -68,6 +68,7 @@ test-asan: deps
 bench: build
 	bash bench/api/run.sh
 	bash bench/reconcile/run.sh
+	bash bench/planner/run.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

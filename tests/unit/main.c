@@ -7,6 +7,7 @@ Suite *suite_api(void);
 Suite *suite_store(void);
 Suite *suite_queue(void);
 Suite *suite_kube(void);
+Suite *suite_planner(void);
 
 int main(void)
 {
@@ -15,6 +16,7 @@ int main(void)
     srunner_add_suite(sr, suite_store());
     srunner_add_suite(sr, suite_queue());
     srunner_add_suite(sr, suite_kube());
+    srunner_add_suite(sr, suite_planner());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
