@@ -8,6 +8,7 @@ Suite *suite_store(void);
 Suite *suite_queue(void);
 Suite *suite_kube(void);
 Suite *suite_planner(void);
+Suite *suite_availability(void);
 
 int main(void)
 {
@@ -17,6 +18,7 @@ int main(void)
     srunner_add_suite(sr, suite_queue());
     srunner_add_suite(sr, suite_kube());
     srunner_add_suite(sr, suite_planner());
+    srunner_add_suite(sr, suite_availability());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -429,6 +429,44 @@ START_TEST(small_scale_out_json_and_rollback)
 }
 END_TEST
 
+START_TEST(balance_report_json)
+{
+    planner_cluster *c = small_cluster();
+    ck_assert_int_eq(planner_add_broker(c, 6, NULL), PLANNER_OK);          /* no rack */
+    ck_assert_int_eq(planner_add_broker(c, 7, "odd\"rack\\"), PLANNER_OK); /* escaped */
+    planner_balance b;
+    ck_assert_int_eq(planner_cluster_balance(c, (int32_t[]){ 1, 2, 3, 4, 6, 7 }, 6, &b), PLANNER_OK);
+    char *text = planner_balance_json(&b);
+    json_error_t jerr;
+    json_t *doc = json_loads(text, 0, &jerr);
+    ck_assert_msg(doc != NULL, "%s: %s", jerr.text, text);
+    json_t *brokers = json_object_get(doc, "brokers"), *racks = json_object_get(doc, "racks");
+    ck_assert_uint_eq(json_array_size(brokers), 7);
+    json_t *b1 = json_array_get(brokers, 0), *b5 = json_array_get(brokers, 4), *b6 = json_array_get(brokers, 5);
+    ck_assert_int_eq(json_integer_value(json_object_get(b1, "id")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(b1, "rack")), "a");
+    ck_assert_int_eq(json_integer_value(json_object_get(b1, "replicas")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(b1, "leaders")), 1);
+    ck_assert(json_is_false(json_object_get(b1, "leaving")));
+    ck_assert(json_is_true(json_object_get(b5, "leaving")));               /* broker 5 not in the target */
+    ck_assert(json_is_null(json_object_get(b6, "rack")));
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(brokers, 6), "rack")), "odd\"rack\\");
+    ck_assert_uint_eq(json_array_size(racks), 4);                            /* a, b, c, odd"rack\ */
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(racks, 0), "brokers")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(racks, 1), "brokers")), 1); /* 5 leaves */
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "partitions")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "replicas")), 6);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "replica_skew")), 2);   /* 2 on 1-3, 0 on 4, 6, 7 */
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "leader_skew")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "replicas_on_leaving_brokers")), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "rack_violations")), 0);
+    json_decref(doc);
+    free(text);
+    planner_balance_free(&b);
+    planner_cluster_free(c);
+}
+END_TEST
+
 /* Racks that cannot be even: 4 brokers, two in rack r0. Rack spread wins
  * over replica balance; inside rack r0 the two brokers share evenly. */
 START_TEST(uneven_racks_keep_spread)
@@ -461,6 +499,7 @@ Suite *suite_planner(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, rejects_bad_input);
     tcase_add_test(tc, small_scale_out_json_and_rollback);
+    tcase_add_test(tc, balance_report_json);
     tcase_add_test(tc, scale_out_and_back_in_chain);
     tcase_add_loop_test(tc, scale_from_kafka_layout, 0, 6);
     tcase_add_loop_test(tc, scale_from_random_layout, 0, 6);

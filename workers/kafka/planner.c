@@ -390,6 +390,7 @@ typedef struct ivec { int *v; int n, cap; } ivec;
 typedef struct plan_state {
     const planner_cluster *c;
     bool is_target[PLANNER_MAX_BROKERS];
+    bool rack_target[PLANNER_MAX_BROKERS];   /* by rack index: holds a target broker */
     int k;                           /* target racks */
     uint16_t *work;                  /* the assignment being built (layout of c->reps) */
     int cnt[PLANNER_MAX_BROKERS], tr[PLANNER_MAX_BROKERS];   /* replicas, target */
@@ -545,9 +546,7 @@ static bool move_ok(const plan_state *s, int p, int a, int d)
     int ra = rack_of(s, a), rd = rack_of(s, d);
     if (ra == rd) return true;
     int rf = s->c->parts[p].rf, hi = (rf + s->k - 1) / s->k, lo = rf / s->k;
-    bool ra_target = false;
-    for (int b = 0; b < s->c->nb && !ra_target; b++) ra_target = s->is_target[b] && rack_of(s, b) == ra;
-    return in_rack(s, p, rd) < hi && (!ra_target || in_rack(s, p, ra) > lo);
+    return in_rack(s, p, rd) < hi && (!s->rack_target[ra] || in_rack(s, p, ra) > lo);
 }
 
 /* How far give() may go: only to brokers below target (BELOW), to any
@@ -907,6 +906,8 @@ static planner_err plan_state_init(plan_state *s, const planner_cluster *c, cons
     for (int p = 0; p < c->np; p++)
         if (c->parts[p].rf > nt) return PLANNER_ERR_NOT_ENOUGH_BROKERS;
     s->k = target_racks(c, s->is_target);
+    for (int b = 0; b < c->nb; b++)
+        if (s->is_target[b]) s->rack_target[rack_of(s, b)] = true;
     s->work = malloc((c->nreps ? c->nreps : 1) * sizeof *s->work);
     if (!s->work) return PLANNER_ERR_NOMEM;
     memcpy(s->work, c->reps, c->nreps * sizeof *s->work);
@@ -1018,6 +1019,65 @@ char *planner_plan_json(const planner_plan *p, int batch, bool rollback)
         first = false;
     }
     sb_str(&b, "]}");
+    if (b.oom) { free(b.s); return NULL; }
+    return b.s;
+}
+
+/* ---- the balance report as JSON ---- */
+
+static void sb_json_str(sbuf *b, const char *s)
+{
+    sb_str(b, "\"");
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') { char e[2] = { '\\', (char)ch }; sb_add(b, e, 2); }
+        else if (ch < 0x20) { char e[8]; snprintf(e, sizeof e, "\\u%04x", ch); sb_str(b, e); }
+        else sb_add(b, (const char *)&ch, 1);
+    }
+    sb_str(b, "\"");
+}
+
+static void sb_field(sbuf *b, const char *sep_name, long v)
+{
+    sb_str(b, sep_name);
+    sb_int(b, v);
+}
+
+char *planner_balance_json(const planner_balance *bal)
+{
+    sbuf b = { 0 };
+    sb_str(&b, "{\"brokers\":[");
+    for (int i = 0; i < bal->nbrokers; i++) {
+        const planner_broker_load *l = &bal->brokers[i];
+        const char *rack = bal->racks[l->rack].name;
+        sb_field(&b, i ? ",{\"id\":" : "{\"id\":", l->id);
+        sb_str(&b, ",\"rack\":");
+        if (rack[0]) sb_json_str(&b, rack); else sb_str(&b, "null");
+        sb_str(&b, l->target ? ",\"leaving\":false" : ",\"leaving\":true");
+        sb_field(&b, ",\"replicas\":", l->replicas);
+        sb_field(&b, ",\"leaders\":", l->leaders);
+        sb_str(&b, "}");
+    }
+    sb_str(&b, "],\"racks\":[");
+    bool first = true;
+    for (int r = 0; r < bal->nracks; r++) {
+        const planner_rack_load *l = &bal->racks[r];
+        if (!l->name[0]) continue;   /* brokers without rack: listed per broker only */
+        sb_str(&b, first ? "{\"rack\":" : ",{\"rack\":");
+        sb_json_str(&b, l->name);
+        sb_field(&b, ",\"brokers\":", l->brokers);
+        sb_field(&b, ",\"replicas\":", l->replicas);
+        sb_field(&b, ",\"leaders\":", l->leaders);
+        sb_str(&b, "}");
+        first = false;
+    }
+    sb_field(&b, "],\"partitions\":", bal->partitions);
+    sb_field(&b, ",\"replicas\":", bal->replicas);
+    sb_field(&b, ",\"replica_skew\":", bal->replica_skew);
+    sb_field(&b, ",\"leader_skew\":", bal->leader_skew);
+    sb_field(&b, ",\"replicas_on_leaving_brokers\":", bal->on_leaving);
+    sb_field(&b, ",\"rack_violations\":", bal->rack_violations);
+    sb_str(&b, "}");
     if (b.oom) { free(b.s); return NULL; }
     return b.s;
 }

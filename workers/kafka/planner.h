@@ -159,6 +159,13 @@ planner_err planner_plan_balance(const planner_plan *p, bool after, planner_bala
 planner_err planner_cluster_balance(const planner_cluster *c, const int32_t *target, int ntarget,
                                     planner_balance *out);
 void planner_balance_free(planner_balance *b);
+/* The report as JSON (for GET /v1/clusters/{id}/balance and the rebalance
+ * dry run): {"brokers":[{"id","rack","leaving","replicas","leaders"}],
+ * "racks":[{"rack","brokers","replicas","leaders"}],"partitions","replicas",
+ * "replica_skew","leader_skew","replicas_on_leaving_brokers",
+ * "rack_violations"}; a broker without rack has "rack": null. malloc'd;
+ * NULL when out of memory. */
+char *planner_balance_json(const planner_balance *b);
 
 /* {"version":1,"partitions":[{"topic":..,"partition":..,"replicas":[..]},..]}
  * for one batch (batch >= 0) or the whole plan (batch < 0). rollback = true
