@@ -492,6 +492,87 @@ START_TEST(uneven_racks_keep_spread)
 }
 END_TEST
 
+/* Small random clusters (2..11 brokers, up to 4 racks and brokers without
+ * one, RF 1..4 mixed, replicas placed without regard to racks, a random
+ * target set): whatever the balance reached, a plan never loses a replica,
+ * never changes RF, never leaves one on a leaving broker, lists exactly
+ * what changes, and a target set below a topic's RF is refused. */
+static unsigned lcg(unsigned *x, unsigned n) { *x = *x * 1103515245u + 12345u; return (*x >> 16) % n; }
+
+START_TEST(random_small_clusters_keep_invariants)
+{
+    static int32_t cur[800][4];
+    for (int it = 0; it < 400; it++) {
+        unsigned x = (unsigned)it * 2654435761u + 7u;
+        int nb = 2 + (int)lcg(&x, 10), nr = 1 + (int)lcg(&x, 4), np = 0, maxrf = 0, rfs[800];
+        planner_cluster *c = planner_cluster_new();
+        for (int b = 0; b < nb; b++) {
+            char rack[8];
+            int r = (int)lcg(&x, (unsigned)nr + 1);
+            snprintf(rack, sizeof rack, "z%d", r);
+            ck_assert_int_eq(planner_add_broker(c, 10 + b, r == nr ? NULL : rack), PLANNER_OK);
+        }
+        for (int t = 0, nt = 1 + (int)lcg(&x, 20); t < nt; t++) {
+            char name[16];
+            snprintf(name, sizeof name, "t%d", t);
+            int ti = planner_add_topic(c, name), rf = 1 + (int)lcg(&x, nb < 4 ? (unsigned)nb : 4u);
+            maxrf = rf > maxrf ? rf : maxrf;
+            for (int q = 0, parts = 1 + (int)lcg(&x, 40); q < parts; q++, np++) {
+                for (int n = 0; n < rf;) {
+                    int32_t b = 10 + (int32_t)lcg(&x, (unsigned)nb), dup = 0;
+                    for (int j = 0; j < n; j++) dup |= cur[np][j] == b;
+                    if (!dup) cur[np][n++] = b;
+                }
+                rfs[np] = rf;
+                EXPECT(planner_add_partition(c, ti, q, cur[np], rf) == PLANNER_OK, "it %d: add", it);
+            }
+        }
+        int32_t target[16];
+        int ntg = 0;
+        for (int b = 0; b < nb; b++)
+            if (lcg(&x, 3)) target[ntg++] = 10 + b;
+        planner_plan *pl = NULL;
+        planner_options o = { .target = target, .ntarget = ntg, .max_moves_per_batch = 1 + (int)lcg(&x, 10) };
+        planner_err e = planner_plan_build(c, &o, &pl);
+        if (ntg == 0 || ntg < maxrf) {
+            EXPECT(e == (ntg ? PLANNER_ERR_NOT_ENOUGH_BROKERS : PLANNER_ERR_NO_TARGET), "it %d: %s", it, planner_strerror(e));
+            planner_cluster_free(c);
+            continue;
+        }
+        EXPECT(e == PLANNER_OK, "it %d: %s", it, planner_strerror(e));
+        if (e) { planner_cluster_free(c); continue; }
+        long moves = 0;
+        for (int i = 0; i < planner_plan_changes(pl); i++) {
+            const planner_change *ch = planner_plan_change(pl, i);
+            int p = ch->partition_index;
+            EXPECT(ch->rf == rfs[p] && memcmp(ch->current, cur[p], sizeof(int32_t) * (size_t)ch->rf) == 0,
+                   "it %d: partition %d changed RF or is not what was given", it, p);
+            EXPECT(memcmp(ch->current, ch->replicas, sizeof(int32_t) * (size_t)ch->rf) != 0, "it %d: no change listed", it);
+            for (int k = 0; k < ch->rf; k++) {
+                int old = 0, staying = 0;
+                for (int j = 0; j < ch->rf; j++) {
+                    old |= cur[p][j] == ch->replicas[k];
+                    EXPECT(j == k || ch->replicas[j] != ch->replicas[k], "it %d: a replica twice", it);
+                }
+                for (int j = 0; j < ntg; j++) staying |= target[j] == ch->replicas[k];
+                EXPECT(staying, "it %d: a replica on leaving broker %d afterwards", it, ch->replicas[k]);
+                moves += !old;
+            }
+            memcpy(cur[p], ch->replicas, sizeof(int32_t) * (size_t)ch->rf);
+        }
+        EXPECT(moves == planner_plan_moves(pl), "it %d: %ld moves, plan says %ld", it, moves, planner_plan_moves(pl));
+        planner_balance b;
+        ck_assert_int_eq(planner_plan_balance(pl, true, &b), PLANNER_OK);
+        EXPECT(b.on_leaving == 0, "it %d: %d replicas left on leaving brokers", it, b.on_leaving);
+        EXPECT(!planner_plan_balanced(pl) || b.leader_skew <= 1, "it %d: balanced with leader skew %d", it, b.leader_skew);
+        planner_balance_free(&b);
+        planner_plan_free(pl);
+        planner_cluster_free(c);
+    }
+    EXPECT_NONE();
+}
+END_TEST
+
 Suite *suite_planner(void)
 {
     Suite *s = suite_create("planner");
@@ -505,6 +586,7 @@ Suite *suite_planner(void)
     tcase_add_loop_test(tc, scale_from_random_layout, 0, 6);
     tcase_add_test(tc, rebalance_in_place);
     tcase_add_test(tc, uneven_racks_keep_spread);
+    tcase_add_test(tc, random_small_clusters_keep_invariants);
     suite_add_tcase(s, tc);
     return s;
 }
