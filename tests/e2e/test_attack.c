@@ -176,6 +176,15 @@ START_TEST(credentials_required_again_and_insecure_explicit)
     assert_problem(&r, 422);
     ck_assert_msg(strstr(r.body, "kubernetes.insecure_skip_tls_verify"), "%s", r.body);
     resp_free(&r);
+    /* the same inside a kubeconfig */
+    char yaml[512];
+    snprintf(yaml, sizeof yaml, "current-context: x\nclusters:\n- name: c\n  cluster:\n    server: %s\n"
+                                "contexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+                                "users:\n- name: u\n  user:\n    token: %s\n", k.url, KSIM_TOKEN);
+    r = post_kubeconfig(&S, yaml);
+    assert_problem(&r, 422);
+    ck_assert_msg(strstr(r.body, "kubernetes.kubeconfig") && strstr(r.body, "allow_insecure_transport"), "%s", r.body);
+    resp_free(&r);
     /* with it: accepted, and the status says so */
     ksim_plane_body(&k, "p", body, sizeof body);
     r = jreq(&S, "POST", "/v1/data-planes", ADMIN, body);
