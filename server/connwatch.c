@@ -37,25 +37,44 @@ struct connwatch {
     pthread_t thread;
     bool stop;
     int deadline_ms;
+    int64_t (*now)(void);      /* milliseconds; sp_mono_ms unless a test drives it */
+    bool threaded;
     centry *head;
     long cut;                  /* connections shut down for missing the deadline */
 };
+
+/* Shuts down what missed its deadline; called with the mutex held. */
+static int sweep(connwatch *w)
+{
+    int64_t now = w->now();
+    int n = 0;
+    for (centry *e = w->head; e; e = e->next)
+        if (!e->arrived && now - e->since_ms > w->deadline_ms) {
+            shutdown(e->fd, SHUT_RDWR);
+            e->arrived = true;         /* once */
+            w->cut++;
+            n++;
+            log_emit(LOG_WARN, "request deadline",
+                     json_pack("{s:s, s:i}", "detail", "a request did not arrive in full in time; connection closed",
+                               "deadline_ms", w->deadline_ms));
+        }
+    return n;
+}
+
+int connwatch_sweep(connwatch *w)
+{
+    pthread_mutex_lock(&w->mu);
+    int n = sweep(w);
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
 
 static void *watch(void *arg)
 {
     connwatch *w = arg;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
-        int64_t now = sp_mono_ms();
-        for (centry *e = w->head; e; e = e->next)
-            if (!e->arrived && now - e->since_ms > w->deadline_ms) {
-                shutdown(e->fd, SHUT_RDWR);
-                e->arrived = true;         /* once */
-                w->cut++;
-                log_emit(LOG_WARN, "request deadline",
-                         json_pack("{s:s, s:i}", "detail", "a request did not arrive in full in time; connection closed",
-                                   "deadline_ms", w->deadline_ms));
-            }
+        sweep(w);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += WATCH_TICK_MS * 1000000L;
@@ -66,14 +85,16 @@ static void *watch(void *arg)
     return NULL;
 }
 
-connwatch *connwatch_new(int deadline_ms)
+connwatch *connwatch_new(int deadline_ms, int64_t (*now_ms)(void))
 {
     connwatch *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->deadline_ms = deadline_ms;
+    w->now = now_ms ? now_ms : sp_mono_ms;
+    w->threaded = !now_ms;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    if (pthread_create(&w->thread, NULL, watch, w) != 0) {
+    if (w->threaded && pthread_create(&w->thread, NULL, watch, w) != 0) {
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
         free(w);
@@ -89,7 +110,7 @@ void connwatch_free(connwatch *w)
     w->stop = true;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
+    if (w->threaded) pthread_join(w->thread, NULL);
     while (w->head) {
         centry *e = w->head;
         w->head = e->next;
@@ -106,7 +127,7 @@ void connwatch_opened(connwatch *w, int fd, void **ctx)
     *ctx = e;
     if (!e) return;            /* unwatched: only the idle timeout applies */
     e->fd = fd;
-    e->since_ms = sp_mono_ms();
+    e->since_ms = w->now();
     pthread_mutex_lock(&w->mu);
     e->next = w->head;
     if (w->head) w->head->prev = e;
@@ -133,7 +154,7 @@ static void mark(connwatch *w, void *ctx, bool arrived)
     if (!e) return;
     pthread_mutex_lock(&w->mu);
     e->arrived = arrived;
-    if (!arrived) e->since_ms = sp_mono_ms();
+    if (!arrived) e->since_ms = w->now();
     pthread_mutex_unlock(&w->mu);
 }
 

@@ -6,10 +6,14 @@
 #define SP_CONNWATCH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct connwatch connwatch;
 
-connwatch *connwatch_new(int deadline_ms);   /* starts the watcher thread */
+/* now_ms NULL: the monotonic clock and a watcher thread that sweeps every
+ * 200 ms; a test passes its own clock and calls connwatch_sweep itself. */
+connwatch *connwatch_new(int deadline_ms, int64_t (*now_ms)(void));
+int connwatch_sweep(connwatch *w);            /* shuts down the late; how many */
 void connwatch_free(connwatch *w);            /* stops it */
 void connwatch_opened(connwatch *w, int fd, void **ctx);
 void connwatch_closed(connwatch *w, void **ctx);

@@ -666,7 +666,7 @@ int server_start(server *s)
     s->rl = ratelimit_new(s->cfg.rate_limit, s->cfg.rate_burst);
     /* N failures per minute, in a burst of up to N */
     s->authfail = ratelimit_new(s->cfg.auth_failure_limit / 60.0, s->cfg.auth_failure_limit);
-    s->watch = connwatch_new(s->cfg.request_timeout_s * 1000);
+    s->watch = connwatch_new(s->cfg.request_timeout_s * 1000, NULL);
     idem_set *is = calloc(1, sizeof *is);
     if (!s->metrics || !s->rl || !s->authfail || !s->watch || !is) { free(is); return -1; }
     pthread_mutex_init(&is->mu, NULL);

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include "../../common/util.h"
 #include "../../server/server.h"
+#include "../../server/connwatch.h"
+#include <sys/socket.h>
+#include <unistd.h>
 
 START_TEST(ids_have_prefix_and_entropy)
 {
@@ -130,12 +133,50 @@ START_TEST(master_key_is_hex_or_base64_of_32_bytes)
 }
 END_TEST
 
+
+/* The request deadline on a driven clock: a connection whose request has not
+ * arrived within it is shut down; one whose request arrived is left alone;
+ * the clock starts again for a kept-alive connection's next request. */
+static int64_t fake_now;
+static int64_t fake_clock(void) { return fake_now; }
+
+START_TEST(connwatch_cuts_late_requests)
+{
+    int a[2], b[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+    fake_now = 1000;
+    connwatch *w = connwatch_new(5000, fake_clock);
+    void *ca = NULL, *cb = NULL;
+    connwatch_opened(w, a[0], &ca);
+    connwatch_opened(w, b[0], &cb);
+    fake_now += 4000;
+    connwatch_arrived(w, cb);                       /* b's request is here */
+    ck_assert_int_eq(connwatch_sweep(w), 0);
+    fake_now += 1001;                               /* a is 5001 ms late */
+    ck_assert_int_eq(connwatch_sweep(w), 1);
+    char c;
+    ck_assert_int_eq(recv(a[1], &c, 1, MSG_DONTWAIT), 0);        /* a's peer sees EOF */
+    ck_assert_int_eq(send(b[1], "x", 1, MSG_DONTWAIT), 1);       /* b still open */
+    connwatch_next(w, cb);                          /* answered: the next request's clock */
+    fake_now += 5001;
+    ck_assert_int_eq(connwatch_sweep(w), 1);
+    ck_assert_int_eq(connwatch_cut(w), 2);
+    connwatch_closed(w, &ca);
+    connwatch_closed(w, &cb);
+    ck_assert_ptr_null(ca);
+    connwatch_free(w);
+    for (int i = 0; i < 2; i++) { close(a[i]); close(b[i]); }
+}
+END_TEST
+
 Suite *suite_util(void)
 {
     Suite *s = suite_create("util");
     TCase *t = tcase_create("core");
     tcase_add_test(t, ids_have_prefix_and_entropy);
     tcase_add_test(t, master_key_is_hex_or_base64_of_32_bytes);
+    tcase_add_test(t, connwatch_cuts_late_requests);
     tcase_add_test(t, base64url_round_trip);
     tcase_add_test(t, hmac_known_vector);
     tcase_add_test(t, aes_gcm_seal_open_and_tamper);
