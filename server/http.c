@@ -206,6 +206,27 @@ static int authenticate(server *s, struct MHD_Connection *c, principal *who)
 
 /* ---- the request callback ----------------------------------------------- */
 
+/* Headers are limited here, below libmicrohttpd's own memory limit
+ * (CONNECTION_MEMORY): over HEADERS_MAX the client gets a problem+json 431;
+ * only past CONNECTION_MEMORY does libmicrohttpd answer by itself (a fixed
+ * HTML body, which it gives no way to change). */
+#define HEADERS_MAX (16 * 1024)
+#define CONNECTION_MEMORY (64 * 1024)
+
+static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    *(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+static size_t head_size(struct MHD_Connection *c, const char *url)
+{
+    size_t n = strlen(url);
+    MHD_get_connection_values(c, MHD_HEADER_KIND, add_size, &n);
+    return n;
+}
+
 static bool ctype_ok(const char *ct, body_kind k)
 {
     if (!ct) return false;
@@ -470,6 +491,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
         if (rid && header_token_ok(rid, 64)) snprintf(st->request_id, sizeof st->request_id, "%s", rid);
         else sp_id_new("req", st->request_id);
+        if (head_size(c, url) > HEADERS_MAX) {
+            char d[128];
+            snprintf(d, sizeof d, "the request line and headers are over the limit of %d bytes", HEADERS_MAX);
+            return reply_problem(c, st, 431, "headers-too-large", d);
+        }
 
         const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
         st->route = routes_match(m, url, st->segs, &st->nparams, st->allow, sizeof st->allow);
@@ -685,6 +711,7 @@ int server_start(server *s)
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                                  MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.max_client_connections,
                                  MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512,
