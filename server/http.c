@@ -204,6 +204,42 @@ static int authenticate(server *s, struct MHD_Connection *c, principal *who)
     return rc == ST_NOTFOUND ? 401 : 503;
 }
 
+/* Authenticates a request for route rt: true to go on, false after
+ * answering (*r). Failed authentications are limited per client address:
+ * guessing keys costs time, and a client over the limit is not even
+ * checked. */
+static bool admit(server *s, struct MHD_Connection *c, reqstate *st, const route *rt, enum MHD_Result *r)
+{
+    char fkey[80] = "";
+    if (ratelimit_enabled(s->authfail)) {
+        char addr[64];
+        client_addr(c, addr, sizeof addr);
+        snprintf(fkey, sizeof fkey, "f:%s", addr);
+        int retry;
+        if (!ratelimit_peek(s->authfail, fkey, &retry)) {
+            st->rl_reset = retry;
+            *r = reply_problem(c, st, 429, "too-many-failed-authentications",
+                               "too many requests with wrong credentials from this address; wait and retry");
+            return false;
+        }
+    }
+    int a = authenticate(s, c, &st->who);
+    if (a == 401 && fkey[0]) {
+        int rem, retry, reset;
+        ratelimit_take(s->authfail, fkey, &rem, &retry, &reset);
+    }
+    if (a == 401)
+        *r = reply_problem(c, st, 401, "unauthenticated",
+                           "send Authorization: Bearer <token> with the operator token or a tenant API key");
+    else if (a == 503)
+        *r = reply_problem(c, st, 503, "store-busy", "credentials could not be checked; retry");
+    else if (rt->auth == AUTH_ADMIN && st->who.kind != P_ADMIN)
+        *r = reply_problem(c, st, 403, "forbidden", "this endpoint is for the operator");
+    else
+        return true;
+    return false;
+}
+
 /* ---- the request callback ----------------------------------------------- */
 
 /* Headers are limited here, below libmicrohttpd's own memory limit
@@ -512,31 +548,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         const route *rt = routes_get(st->route);
         if (rt->auth != AUTH_NONE) {
-            /* failed authentications are limited per client address: guessing
-             * keys costs time, and a client over the limit is not checked */
-            char fkey[80] = "";
-            if (ratelimit_enabled(s->authfail)) {
-                char addr[64];
-                client_addr(c, addr, sizeof addr);
-                snprintf(fkey, sizeof fkey, "f:%s", addr);
-                int retry;
-                if (!ratelimit_peek(s->authfail, fkey, &retry)) {
-                    st->rl_reset = retry;
-                    return reply_problem(c, st, 429, "too-many-failed-authentications",
-                                         "too many requests with wrong credentials from this address; wait and retry");
-                }
-            }
-            int a = authenticate(s, c, &st->who);
-            if (a == 401 && fkey[0]) {
-                int rem, retry, reset;
-                ratelimit_take(s->authfail, fkey, &rem, &retry, &reset);
-            }
-            if (a == 401)
-                return reply_problem(c, st, 401, "unauthenticated",
-                                     "send Authorization: Bearer <token> with the operator token or a tenant API key");
-            if (a == 503) return reply_problem(c, st, 503, "store-busy", "credentials could not be checked; retry");
-            if (rt->auth == AUTH_ADMIN && st->who.kind != P_ADMIN)
-                return reply_problem(c, st, 403, "forbidden", "this endpoint is for the operator");
+            enum MHD_Result r;
+            if (!admit(s, c, st, rt, &r)) return r;
         }
         if (rt->rate_limited && ratelimit_enabled(s->rl)) {
             char key[SP_ID_MAX + 8];
