@@ -259,6 +259,12 @@ START_TEST(a_dead_data_plane_harms_no_one_else)
         const char *st = json_string_value(json_object_get(
             condition_get(json_object_get(r.json, "status"), "DataPlaneReachable"), "status"));
         said = st && !strcmp(st, "False");
+        if (said) {   /* the tenant is told what it means, not the data plane's address (issue 10) */
+            const char *m = json_string_value(json_object_get(
+                condition_get(json_object_get(r.json, "status"), "DataPlaneReachable"), "message"));
+            ck_assert_msg(m && strstr(m, "operator sees the details"), "%s", r.body);
+            ck_assert_msg(!strstr(r.body, A.url), "%s", r.body);
+        }
         resp_free(&r);
         if (!said) usleep(100000);
     }
