@@ -149,8 +149,10 @@ for p in $(pgrep -x java); do
 done | sort >"$tmp/rss"
 echo "JVM resident memory: $(tr '\n' ',' <"$tmp/rss" | sed 's/,$//; s/,/, /g'); total $(awk '{s+=$2} END{print s}' "$tmp/rss") MiB"
 bed=$(cat "$tmp/run/netns")
+# this run's pod network only: other worktrees may run their own at the same time
+bedns="net:[$(stat -L -c %i "/run/netns/$bed" 2>/dev/null)]"
 kill "$rpid"; wait "$rpid"; rpid=
-left=$(pgrep -x java | while read -r p; do [ "$(readlink /proc/$p/ns/net)" != "$(readlink /proc/1/ns/net)" ] && echo "$p"; done)
+left=$(pgrep -x java | while read -r p; do [ "$(readlink /proc/$p/ns/net)" = "$bedns" ] && echo "$p"; done)
 check "stopping the runner stops every Kafka process and removes the pod network" \
 	[ -z "$left" ] && ! ip netns list | grep -q "^$bed\b"
 check "the claims' volumes outlive the pods (broker-2's log segments are there)" \
