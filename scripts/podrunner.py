@@ -33,7 +33,6 @@ import os
 import queue
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -712,6 +711,13 @@ class Runner:
     def __init__(self, args):
         self.state = os.path.abspath(args.state)
         os.makedirs(self.state, exist_ok=True)
+        # one runner per state folder: a second one would share the pods' folders
+        import fcntl
+        self._lockf = open(os.path.join(self.state, 'runner.lock'), 'w')
+        try:
+            fcntl.flock(self._lockf, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            sys.exit('podrunner: another runner uses %s' % self.state)
         self.tag = secrets.token_hex(3)
         self.net = Network(self.tag)
         self.node_ip = GATEWAY

@@ -78,7 +78,7 @@ wait_ready() { # N, seconds
 }
 t0=$SECONDS
 start_runner
-if wait_ready 6 300; then
+if wait_ready 6 480; then
 	ok "3 controllers and 3 brokers from the rendered objects are Ready (real readiness probes) in $((SECONDS - t0)) s"
 else
 	bad "pods Ready: $(ready_count)/6 after $((SECONDS - t0)) s"
@@ -127,7 +127,7 @@ check "a librdkafka consumer reads all 200 back" cmp -s <(sort "$tmp/sent") "$tm
 jpid=$(pgrep -x java | while read -r p; do [ "$(nsenter -t "$p" -u hostname)" = kafka-broker-2 ] && echo "$p"; done)
 kill -9 $jpid
 ok_restart=1
-end=$((SECONDS + 180))
+end=$((SECONDS + 300))
 until [ "$(st '.items[] | select(.metadata.name=="kafka-broker-2") | .status.containerStatuses[0].restartCount')" = 1 ] &&
 	[ "$(ready_count)" = 6 ]; do
 	[ $SECONDS -lt $end ] || { ok_restart=0; break; }
@@ -137,7 +137,7 @@ check "broker-2 killed (exit 137) is restarted by the runner and Ready again" [ 
 	[ "$(st '.items[] | select(.metadata.name=="kafka-broker-2") | .status.containerStatuses[0].lastState.terminated.exitCode')" = 137 ]
 full_isr() { [ "$(kx kafka-broker-0 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --describe \
 	--topic orders 2>/dev/null | grep -cE 'Isr: [0-9],[0-9],[0-9]([[:space:]]|$)')" = 3 ]; }
-end=$((SECONDS + 120))
+end=$((SECONDS + 240))
 until full_isr || [ $SECONDS -ge $end ]; do sleep 2; done
 check "broker-2 is back in the ISR of every partition" full_isr
 check "every acknowledged message survived the kill" cmp -s <(sort "$tmp/sent") <(consume)
