@@ -19,6 +19,8 @@ passed=0; failed=0
 ok() { passed=$((passed + 1)); echo "ok   - $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# a compound condition, as one shell expression evaluated when checked
+check_sh() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; exit $?; }
 
 if [ "$(id -u)" != 0 ]; then
@@ -101,14 +103,14 @@ check "the controller quorum has a leader among the rendered voters 1000..1002" 
 check "the quorum's voters are the rendered controller.quorum.voters" \
 	grep -q "kafka-controller-2.kafka-controller.$NS.svc.cluster.local:9093" "$tmp/quorum"
 kx kafka-broker-0 kcat -b "$B" -L -J >"$tmp/meta" 2>/dev/null
-check "librdkafka metadata lists brokers 0, 1, 2 at their advertised pod names" \
-	[ "$(jq -c '[.brokers[] | .id] | sort' "$tmp/meta" 2>/dev/null)" = '[0,1,2]' ] &&
-	grep -q "kafka-broker-1.kafka-broker.$NS.svc.cluster.local:9092" "$tmp/meta"
+check_sh "librdkafka metadata lists brokers 0, 1, 2 at their advertised pod names" \
+	'[ "$(jq -c "[.brokers[] | .id] | sort" "$tmp/meta" 2>/dev/null)" = "[0,1,2]" ] &&
+	grep -q "kafka-broker-1.kafka-broker.$NS.svc.cluster.local:9092" "$tmp/meta"'
 kx kafka-broker-0 /opt/kafka/bin/kafka-configs.sh --bootstrap-server "$B" --describe --entity-type brokers \
 	--entity-name 1 --all >"$tmp/configs" 2>&1
-check "DescribeConfigs reports the tenant's config (log.retention.hours=72, min.insync.replicas=2)" \
-	grep -q 'log.retention.hours=72 sensitive=false synonyms={STATIC_BROKER_CONFIG:log.retention.hours=72' "$tmp/configs" &&
-	grep -q 'min.insync.replicas=2 sensitive=false synonyms={STATIC_BROKER_CONFIG' "$tmp/configs"
+check_sh "DescribeConfigs reports the tenant's config (log.retention.hours=72, min.insync.replicas=2)" \
+	'grep -q "log.retention.hours=72 sensitive=false synonyms={STATIC_BROKER_CONFIG:log.retention.hours=72" "$tmp/configs" &&
+	grep -q "min.insync.replicas=2 sensitive=false synonyms={STATIC_BROKER_CONFIG" "$tmp/configs"'
 check "broker.rack comes from the node's zone (broker-init)" grep -qE '^  broker.rack=zone-[abc] ' "$tmp/configs"
 kx kafka-broker-0 curl -sf http://127.0.0.1:9404/metrics >"$tmp/metrics" 2>&1
 check "the JMX exporter agent serves Kafka metrics on :9404" grep -q '^kafka_server_replicamanager_leadercount' "$tmp/metrics"
@@ -118,14 +120,17 @@ kx kafka-broker-0 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --creat
 	--partitions 3 --replication-factor 3 >/dev/null 2>&1
 seq 1 200 | sed 's/^/order-/' >"$tmp/sent"
 kx kafka-broker-0 kcat -P -b "$B" -t orders -X acks=all -X message.timeout.ms=30000 <"$tmp/sent" 2>"$tmp/produce.err"
-check "a librdkafka producer (acks=all) had 200 messages acknowledged" [ $? = 0 ] && [ ! -s "$tmp/produce.err" ]
+prc=$?
+check_sh "a librdkafka producer (acks=all) had 200 messages acknowledged" '[ $prc = 0 ] && [ ! -s "$tmp/produce.err" ]'
 consume() { kx kafka-broker-0 kcat -C -b "$B" -t orders -o beginning -e -q -X fetch.wait.max.ms=100 2>/dev/null | sort; }
 consume >"$tmp/got"
 check "a librdkafka consumer reads all 200 back" cmp -s <(sort "$tmp/sent") "$tmp/got"
 
 # ---- 5. a broker process killed: the runner restarts it, it rejoins -------
-jpid=$(pgrep -x java | while read -r p; do [ "$(nsenter -t "$p" -u hostname)" = kafka-broker-2 ] && echo "$p"; done)
-kill -9 $jpid
+# the JVM in this run's broker-2 (other runs on the machine have their own)
+b2net=$(readlink "/proc/$(cat "$(pod kafka-broker-2)/pause.pid")/ns/net")
+jpid=$(for p in $(pgrep -x java); do [ "$(readlink "/proc/$p/ns/net")" = "$b2net" ] && echo "$p"; done)
+[ -n "$jpid" ] && kill -9 $jpid
 ok_restart=1
 end=$((SECONDS + 300))
 until [ "$(st '.items[] | select(.metadata.name=="kafka-broker-2") | .status.containerStatuses[0].restartCount')" = 1 ] &&
@@ -133,8 +138,8 @@ until [ "$(st '.items[] | select(.metadata.name=="kafka-broker-2") | .status.con
 	[ $SECONDS -lt $end ] || { ok_restart=0; break; }
 	sleep 1
 done
-check "broker-2 killed (exit 137) is restarted by the runner and Ready again" [ $ok_restart = 1 ] &&
-	[ "$(st '.items[] | select(.metadata.name=="kafka-broker-2") | .status.containerStatuses[0].lastState.terminated.exitCode')" = 137 ]
+exit2=$(st '.items[] | select(.metadata.name=="kafka-broker-2") | .status.containerStatuses[0].lastState.terminated.exitCode')
+check_sh "broker-2 killed (exit 137) is restarted by the runner and Ready again" '[ $ok_restart = 1 ] && [ "$exit2" = 137 ]'
 full_isr() { [ "$(kx kafka-broker-0 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --describe \
 	--topic orders 2>/dev/null | grep -cE 'Isr: [0-9],[0-9],[0-9]([[:space:]]|$)')" = 3 ]; }
 end=$((SECONDS + 240))
@@ -143,18 +148,18 @@ check "broker-2 is back in the ISR of every partition" full_isr
 check "every acknowledged message survived the kill" cmp -s <(sort "$tmp/sent") <(consume)
 
 # ---- 6. memory, then every process stops with the runner ------------------
-for p in $(pgrep -x java); do
-	h=$(nsenter -t "$p" -u hostname 2>/dev/null) || continue
-	case $h in kafka-*) echo "$h $(($(awk '/VmRSS/{print $2}' /proc/$p/status) / 1024)) MiB" ;; esac
+# this runner's pods only (other runs may share the machine): by network namespace
+podnets=$(for f in "$tmp"/run/pods/*/pause.pid; do readlink "/proc/$(cat "$f")/ns/net"; done | sort -u)
+ours() { local p; for p in $(pgrep -x java); do
+	grep -qxF "$(readlink "/proc/$p/ns/net" 2>/dev/null)" <<<"$podnets" && echo "$p"; done; }
+for p in $(ours); do
+	echo "$(nsenter -t "$p" -u hostname) $(($(awk '/VmRSS/{print $2}' /proc/$p/status) / 1024)) MiB"
 done | sort >"$tmp/rss"
 echo "JVM resident memory: $(tr '\n' ',' <"$tmp/rss" | sed 's/,$//; s/,/, /g'); total $(awk '{s+=$2} END{print s}' "$tmp/rss") MiB"
 bed=$(cat "$tmp/run/netns")
-# this run's pod network only: other worktrees may run their own at the same time
-bedns="net:[$(stat -L -c %i "/run/netns/$bed" 2>/dev/null)]"
 kill "$rpid"; wait "$rpid"; rpid=
-left=$(pgrep -x java | while read -r p; do [ "$(readlink /proc/$p/ns/net)" = "$bedns" ] && echo "$p"; done)
-check "stopping the runner stops every Kafka process and removes the pod network" \
-	[ -z "$left" ] && ! ip netns list | grep -q "^$bed\b"
+check_sh "stopping the runner stops every Kafka process and removes the pod network" \
+	'[ -z "$(ours)" ] && ! ip netns list | grep -q "^$bed\b"'
 check "the claims' volumes outlive the pods (broker-2's log segments are there)" \
 	compgen -G "$tmp/run/volumes/$NS/data-kafka-broker-2/kafka-log/orders-*" >/dev/null
 finish
