@@ -16,7 +16,7 @@ APT_PKGS := build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev li
             prometheus wrk nginx-light curl sqlite3 jq python3 bc clang \
             maven openjdk-17-jre-headless unzip kcat python3-yaml iproute2
 
-.PHONY: all deps build run demo test test-asan fuzz fuzz-build bench clean
+.PHONY: all deps test-deps build run demo test test-asan fuzz fuzz-build bench clean
 
 all: build
 
@@ -30,6 +30,11 @@ deps:
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
 	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
 	  npm ci --no-audit --no-fund --loglevel=error; fi
+
+# The real clients the tests drive (schemathesis, chromium, the Terraform REST
+# provider, OpenTofu), built or installed once into the cache outside the clone.
+test-deps: deps
+	@bash tests/clients/tools.sh schemathesis chromium
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -45,7 +50,7 @@ demo: build
 # The whole suite: unit, end-to-end over HTTP, OpenAPI checks, then all of
 # it again under AddressSanitizer and UBSan, and a few seconds of each
 # libFuzzer harness. tests/run.sh prints the counts.
-test: build fuzz-build
+test: build fuzz-build test-deps
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON >/dev/null
 	@cmake --build $(BUILD_ASAN) -j$$(nproc)
 	@bash tests/run.sh $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
@@ -57,8 +62,11 @@ fuzz-build: deps
 
 # A longer run of each harness (FUZZ_SECONDS each), its corpus kept in the
 # cache outside the clone so runs build on each other.
-fuzz: fuzz-build
+# Then schemathesis against the API for longer than make test does: 200
+# examples per operation and phase, a new seed each run (printed; SEED= repeats one).
+fuzz: fuzz-build build test-deps
 	@bash fuzz/run.sh $(BUILD_FUZZ) $(strip $(FUZZ_SECONDS)) $(CACHE)/fuzz-corpus
+	bash tests/schemathesis/run.sh $(BUILD)/streamplane 200 $${SEED:-$$(od -An -N2 -tu2 /dev/urandom | tr -d " ")}
 
 test-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON >/dev/null

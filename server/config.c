@@ -1,6 +1,7 @@
 /* config.c — flags and STREAMPLANE_* environment variables; flags win. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "cors.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -71,6 +72,13 @@ void config_usage(FILE *out)
         "                          or only at checkpoints\n"
         "  --docs-asset FILE       redoc.standalone.js for /docs STREAMPLANE_DOCS_ASSET\n"
         "                          (default: node_modules/redoc/bundles/ beside the build)\n"
+        "  --cors-origins LIST     origins whose browser pages  STREAMPLANE_CORS_ORIGINS (none: off)\n"
+        "                          may call the API, comma-separated (https://portal.example.com)\n"
+        "  --tls-cert FILE         serve HTTPS with this PEM    STREAMPLANE_TLS_CERT\n"
+        "                          certificate (chain) and\n"
+        "  --tls-key FILE          this PEM private key         STREAMPLANE_TLS_KEY\n"
+        "  --insecure-http         allow plain HTTP on an       STREAMPLANE_INSECURE_HTTP\n"
+        "                          address other than loopback (tokens travel in clear)\n"
         "  -h, --help              this text\n"
         "\n"
         "Secrets (environment only):\n"
@@ -161,6 +169,22 @@ static int set(config *c, const char *name, const char *v)
         c->durable = strcmp(v, "full") == 0;
     } else if (strcmp(name, "docs-asset") == 0) {
         snprintf(c->docs_asset, sizeof c->docs_asset, "%s", v);
+    } else if (strcmp(name, "cors-origins") == 0) {
+        char err[300];
+        if (strlen(v) >= sizeof c->cors_origins || cors_parse(v, err, sizeof err) != 0) {
+            fprintf(stderr, "streamplane: --cors-origins: %s\n", strlen(v) >= sizeof c->cors_origins ? "too long" : err);
+            return -1;
+        }
+        snprintf(c->cors_origins, sizeof c->cors_origins, "%s", v);
+    } else if (strcmp(name, "tls-cert") == 0 || strcmp(name, "tls-key") == 0) {
+        char *dst = name[4] == 'c' ? c->tls_cert : c->tls_key;
+        snprintf(dst, sizeof c->tls_cert, "%s", v);
+    } else if (strcmp(name, "insecure-http") == 0) {
+        if (strcmp(v, "1") && strcmp(v, "true") && strcmp(v, "0") && strcmp(v, "false")) {
+            fprintf(stderr, "streamplane: STREAMPLANE_INSECURE_HTTP wants true or false\n");
+            return -1;
+        }
+        c->insecure_http = v[0] == '1' || v[0] == 't';
     }
     return 0;
 }
@@ -176,6 +200,8 @@ static const struct option OPTS[] = {
     {"rate-burst", required_argument, 0, 0},  {"sync", required_argument, 0, 0},
     {"docs-asset", required_argument, 0, 0},  {"max-client-connections", required_argument, 0, 0},
     {"request-timeout-seconds", required_argument, 0, 0}, {"auth-failure-limit", required_argument, 0, 0},
+    {"cors-origins", required_argument, 0, 0}, {"tls-cert", required_argument, 0, 0},
+    {"tls-key", required_argument, 0, 0},     {"insecure-http", no_argument, 0, 'i'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -183,7 +209,7 @@ static const struct option OPTS[] = {
 int config_parse(config *c, int argc, char **argv)
 {
     for (int i = 0; OPTS[i].name; i++) {
-        if (OPTS[i].has_arg == no_argument) continue;
+        if (OPTS[i].has_arg == no_argument && OPTS[i].val != 'i') continue;
         char env[64] = "STREAMPLANE_";
         for (const char *p = OPTS[i].name; *p; p++) {
             size_t n = strlen(env);
@@ -200,11 +226,16 @@ int config_parse(config *c, int argc, char **argv)
     int idx, ch;
     while ((ch = getopt_long(argc, argv, "h", OPTS, &idx)) != -1) {
         if (ch == 'h') { config_usage(stdout); return 1; }
+        if (ch == 'i') { c->insecure_http = true; continue; }
         if (ch != 0) { config_usage(stderr); return -1; }
         if (set(c, OPTS[idx].name, optarg) != 0) return -1;
     }
     if (optind < argc) {
         fprintf(stderr, "streamplane: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (!c->tls_cert[0] != !c->tls_key[0]) {
+        fprintf(stderr, "streamplane: --tls-cert and --tls-key go together\n");
         return -1;
     }
     return 0;

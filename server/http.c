@@ -9,6 +9,7 @@
  * ETag, Location and rate-limit headers. Every error is problem+json. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "cors.h"
 #include "log.h"
 #include "routes.h"
 #include "connwatch.h"
@@ -86,6 +87,8 @@ typedef struct reqstate {
     char idem_claimed[400];       /* key held in the in-flight set */
     char allow[64];               /* methods of the path, for 405 */
     int async;                    /* slow route: 1 running on its own thread, 2 answered there */
+    int cors;                     /* 0 off, 1 on (Vary: Origin), 2 the Origin is allowed, 3 its preflight */
+    char origin[256];             /* that Origin */
     api_resp async_w;             /* that answer, sent when the connection resumes */
 } reqstate;
 
@@ -121,6 +124,16 @@ static void add_headers(struct MHD_Response *resp, reqstate *st, const api_resp 
         MHD_add_response_header(resp, "RateLimit-Reset", b);
     }
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (st->cors) MHD_add_response_header(resp, "Vary", "Origin");
+    if (st->cors >= 2) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", st->origin);
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+    }
+    if (st->cors == 3) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", st->allow);
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+        MHD_add_response_header(resp, "Access-Control-Max-Age", CORS_MAX_AGE);
+    }
 }
 
 /* Sends w (and frees its body). */
@@ -184,6 +197,36 @@ static void *watch_ctx(struct MHD_Connection *c)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     return ci ? ci->socket_context : NULL;
+}
+
+/* ---- CORS (server/cors.c has the rules) ------------------------------------ */
+
+/* Notes the request's Origin; true when it is a preflight to answer. */
+static bool cors_begin(server *s, struct MHD_Connection *c, reqstate *st, const char *method)
+{
+    const char *o = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    st->cors = 1;
+    if (o && strlen(o) < sizeof st->origin && cors_allowed(s->cfg.cors_origins, o)) {
+        snprintf(st->origin, sizeof st->origin, "%s", o);
+        st->cors = 2;
+    }
+    return o && strcmp(method, "OPTIONS") == 0 &&
+           MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Method");
+}
+
+/* A preflight needs no credentials: 204 with what the path allows, 403
+ * (and no CORS header) for an origin not on the list, 404 for no such path. */
+static enum MHD_Result cors_preflight(struct MHD_Connection *c, reqstate *st, const char *url)
+{
+    st->route = routes_match("OPTIONS", url, st->segs, &st->nparams, st->allow, sizeof st->allow);
+    st->route = -1;
+    if (!st->allow[0]) return reply_problem(c, st, 404, "no-such-endpoint", "no such endpoint");
+    if (st->cors != 2)
+        return reply_problem(c, st, 403, "cors-origin-not-allowed",
+                             "this origin is not on the server's --cors-origins list");
+    st->cors = 3;
+    api_resp w = {.status = 204};
+    return send_resp(c, st, &w);
 }
 
 /* ---- authentication ----------------------------------------------------- */
@@ -533,6 +576,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return reply_problem(c, st, 431, "headers-too-large", d);
         }
 
+        if (s->cfg.cors_origins[0] && cors_begin(s, c, st, method)) return cors_preflight(c, st, url);
         const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
         st->route = routes_match(m, url, st->segs, &st->nparams, st->allow, sizeof st->allow);
         if (st->route == -1) {
@@ -693,6 +737,48 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
     return 0;
 }
 
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* HTTPS when --tls-cert/--tls-key are given (the PEM text stays in s while
+ * serving); plain HTTP beyond loopback only with --insecure-http, since a
+ * bearer token travels in every request. Fills opts (3 items). */
+static int tls_setup(server *s, const struct sockaddr_storage *ss, unsigned *flags,
+                     struct MHD_OptionItem opts[3])
+{
+    opts[0] = opts[1] = opts[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    if (!s->cfg.tls_cert[0]) {
+        if (is_loopback(ss)) return 0;
+        if (!s->cfg.insecure_http) {
+            log_msg(LOG_ERROR, "refusing plain HTTP on %s, which is not a loopback address: bearer tokens "
+                    "would travel in clear. Give --tls-cert and --tls-key, or --insecure-http "
+                    "(e.g. behind a proxy that terminates TLS)", s->cfg.listen);
+            return -1;
+        }
+        log_msg(LOG_WARN, "serving plain HTTP on %s (--insecure-http): bearer tokens travel in clear "
+                "unless a proxy in front terminates TLS", s->cfg.listen);
+        return 0;
+    }
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        log_msg(LOG_ERROR, "this libmicrohttpd has no TLS support");
+        return -1;
+    }
+    s->tls_cert_pem = sp_read_file(s->cfg.tls_cert, NULL);
+    s->tls_key_pem = sp_read_file(s->cfg.tls_key, NULL);
+    if (!s->tls_cert_pem || !s->tls_key_pem) {
+        log_msg(LOG_ERROR, "cannot read %s", !s->tls_cert_pem ? s->cfg.tls_cert : s->cfg.tls_key);
+        return -1;
+    }
+    *flags |= MHD_USE_TLS;
+    opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert_pem};
+    opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem};
+    return 0;
+}
+
 int server_start(server *s)
 {
     struct sockaddr_storage ss;
@@ -701,6 +787,14 @@ int server_start(server *s)
         log_msg(LOG_ERROR, "cannot parse --listen %s (want IP:PORT, e.g. 127.0.0.1:8080)", s->cfg.listen);
         return -1;
     }
+    /* poll, not epoll: with epoll and a thread pool, libmicrohttpd 0.9.75's
+     * MHD_quiesce_daemon aborted the process on SIGTERM ("Failed to remove
+     * listen FD from epoll set", seen once in the sanitizer suite: its removal
+     * of the listen FD can race a worker thread's own). With poll, quiescing
+     * only stops polling the listen socket. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem tls[3];
+    if (tls_setup(s, &ss, &flags, tls) != 0) return -1;
     s->metrics = metrics_new(routes_count());
     s->rl = ratelimit_new(s->cfg.rate_limit, s->cfg.rate_burst);
     /* N failures per minute, in a burst of up to N */
@@ -710,12 +804,6 @@ int server_start(server *s)
     if (!s->metrics || !s->rl || !s->authfail || !s->watch || !is) { free(is); return -1; }
     pthread_mutex_init(&is->mu, NULL);
     s->idem = is;
-    /* poll, not epoll: with epoll and a thread pool, libmicrohttpd 0.9.75's
-     * MHD_quiesce_daemon aborted the process on SIGTERM ("Failed to remove
-     * listen FD from epoll set", seen once in the sanitizer suite: its removal
-     * of the listen FD can race a worker thread's own). With poll, quiescing
-     * only stops polling the listen socket. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -728,6 +816,7 @@ int server_start(server *s)
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.max_client_connections,
                                  MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512,
+                                 MHD_OPTION_ARRAY, tls,
                                  MHD_OPTION_END);
     if (!s->daemon) {
         log_msg(LOG_ERROR, "cannot listen on %s (in use, or not an address of this machine?)", s->cfg.listen);
@@ -762,4 +851,8 @@ void server_stop(server *s)
         free(is);
     }
     s->metrics = NULL; s->rl = NULL; s->idem = NULL;
+    if (s->tls_key_pem) sp_wipe(s->tls_key_pem, strlen(s->tls_key_pem));
+    free(s->tls_cert_pem);
+    free(s->tls_key_pem);
+    s->tls_cert_pem = s->tls_key_pem = NULL;
 }

@@ -30,6 +30,9 @@ typedef struct config {
     int request_timeout_s;       /* a request must arrive in full within this */
     int auth_failure_limit;      /* failed authentications per client address per minute; 0 = off */
     char docs_asset[1024];
+    char cors_origins[2048];     /* comma-separated; empty: CORS off */
+    char tls_cert[1024], tls_key[1024];  /* PEM files; both or neither */
+    bool insecure_http;          /* plain HTTP on a non-loopback address */
 } config;
 
 void config_defaults(config *c);
@@ -53,6 +56,7 @@ typedef struct server {
     void *idem;                  /* in-flight idempotency keys */
     struct connwatch *watch;     /* request arrival deadlines */
     ratelimit *authfail;         /* failed authentications per client address */
+    char *tls_cert_pem, *tls_key_pem;  /* read at start, kept while serving */
 } server;
 
 int server_start(server *s);     /* binds and starts serving */

@@ -207,6 +207,35 @@ static const char *MIGRATIONS[] = {
     " storage_gib=storage_gib-OLD.brokers*OLD.storage_gib+NEW.brokers*NEW.storage_gib"
     " WHERE tenant_id=NEW.tenant_id; END;"
     "INSERT INTO meta(k, v) VALUES('ready_probe', '');",
+    /* 2: a cluster being deleted gives up its name at once, so a Terraform
+     * replacement (DELETE, then POST of the same name in one apply) or a
+     * re-create right after a destroy is accepted: names are unique among
+     * the clusters not DELETING (a partial index; SQLite cannot drop the
+     * table's own UNIQUE, so the table is rebuilt, triggers with it). */
+    "CREATE TABLE clusters_v2("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+    " tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL,"
+    " spec TEXT NOT NULL, status TEXT NOT NULL DEFAULT '{}',"
+    " generation INTEGER NOT NULL, resource_version INTEGER NOT NULL,"
+    " created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    " brokers INTEGER NOT NULL, storage_gib INTEGER NOT NULL,"
+    " data_plane_id TEXT REFERENCES data_planes(id), phase TEXT NOT NULL);"
+    "INSERT INTO clusters_v2 SELECT * FROM clusters;"
+    "DROP TABLE clusters;"
+    "ALTER TABLE clusters_v2 RENAME TO clusters;"
+    "CREATE UNIQUE INDEX clusters_live_name ON clusters(tenant_id, name) WHERE phase <> 'DELETING';"
+    "CREATE INDEX clusters_tenant ON clusters(tenant_id, seq);"
+    "CREATE INDEX clusters_plane ON clusters(data_plane_id);"
+    "CREATE TRIGGER clusters_usage_add AFTER INSERT ON clusters BEGIN"
+    " UPDATE tenant_usage SET clusters=clusters+1, brokers=brokers+NEW.brokers,"
+    " storage_gib=storage_gib+NEW.brokers*NEW.storage_gib WHERE tenant_id=NEW.tenant_id; END;"
+    "CREATE TRIGGER clusters_usage_del AFTER DELETE ON clusters BEGIN"
+    " UPDATE tenant_usage SET clusters=clusters-1, brokers=brokers-OLD.brokers,"
+    " storage_gib=storage_gib-OLD.brokers*OLD.storage_gib WHERE tenant_id=OLD.tenant_id; END;"
+    "CREATE TRIGGER clusters_usage_upd AFTER UPDATE OF brokers, storage_gib ON clusters BEGIN"
+    " UPDATE tenant_usage SET brokers=brokers-OLD.brokers+NEW.brokers,"
+    " storage_gib=storage_gib-OLD.brokers*OLD.storage_gib+NEW.brokers*NEW.storage_gib"
+    " WHERE tenant_id=NEW.tenant_id; END;",
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

@@ -77,6 +77,11 @@ if [ -n "$BUILD" ]; then
   stage "openapi tools self-test" count_plain node tests/openapi/selftest.mjs
   stage "README walk-through, as written" count_plain bash tests/readme/run.sh "$BUILD/streamplane"
   stage "real Kafka from the rendered objects (pod runner)" count_plain bash tests/kafka-real/run.sh "$BUILD/streamplane"
+  # the real clients: each finds what the tests above do not
+  stage "schemathesis (operator token, tenant key)" count_plain bash tests/schemathesis/run.sh "$BUILD/streamplane"
+  stage "generated TypeScript client (tsc --strict, portal flow)" count_plain bash tests/tsclient/run.sh "$BUILD/streamplane" "$BUILD"
+  stage "CORS in headless Chromium (playwright-core)" count_plain bash tests/cors/run.sh "$BUILD/streamplane"
+  stage "HTTPS and plain HTTP beyond loopback" count_plain bash tests/https/run.sh "$BUILD/streamplane"
 fi
 if [ -n "$ASAN" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -391,6 +391,29 @@ START_TEST(restart_keeps_everything)
 }
 END_TEST
 
+/* Terraform's replacement deletes and creates the same name in one apply,
+ * before the workers finish the deletion (here: no workers at all). */
+START_TEST(a_deleting_cluster_gives_up_its_name)
+{
+    char tid[64], key[128];
+    make_tenant(&S, "acme", NULL, tid, key);
+    spresp a = jreq(&S, "POST", "/v1/clusters", key, CLUSTER);
+    ck_assert_int_eq(a.status, 202);
+    char old[256];
+    snprintf(old, sizeof old, "%s", a.location);
+    spresp d = jreq(&S, "DELETE", old, key, NULL);
+    ck_assert_int_eq(d.status, 202);
+    spresp b = jreq(&S, "POST", "/v1/clusters", key, CLUSTER);
+    ck_assert_msg(b.status == 202, "%ld %s", b.status, b.body);           /* was 409 name-taken */
+    ck_assert_str_ne(jstr(&a, "id"), jstr(&b, "id"));
+    spresp g = jreq(&S, "GET", old, key, NULL);
+    ck_assert_str_eq(jpath(g.json, "status.phase"), "DELETING");          /* the old one is still there */
+    spresp c = jreq(&S, "POST", "/v1/clusters", key, CLUSTER);
+    assert_problem(&c, 409);                                              /* the live one holds the name */
+    resp_free(&a); resp_free(&d); resp_free(&b); resp_free(&g); resp_free(&c);
+}
+END_TEST
+
 START_TEST(idempotency_key_replays_and_refuses)
 {
     char tid[64], key[128];
@@ -705,7 +728,14 @@ START_TEST(first_start_generates_secrets)
     char *tok = run_cmd((snprintf(cmd, sizeof cmd, "cat %s", tokpath), cmd), &st);
     tok[strcspn(tok, "\n")] = 0;
     ck_assert_uint_ge(strlen(tok), 40);
+    /* the files are written before the store's migrations run: wait until
+     * it listens (a refused connection is status -7) */
     spresp r = jreq(&tmp, "GET", "/v1/tenants", tok, NULL);
+    for (int i = 0; i < 500 && r.status == -7; i++) {
+        resp_free(&r);
+        usleep(20000);
+        r = jreq(&tmp, "GET", "/v1/tenants", tok, NULL);
+    }
     ck_assert_int_eq(r.status, 200);
     resp_free(&r);
     snprintf(cmd, sizeof cmd, "kill %d", atoi(pid));
@@ -729,6 +759,7 @@ Suite *suite_flow(void)
     tcase_add_checked_fixture(t, up, down);
     tcase_add_test(t, walkthrough_operator_tenant_key_cluster);
     tcase_add_test(t, put_replaces_and_same_put_is_a_noop);
+    tcase_add_test(t, a_deleting_cluster_gives_up_its_name);
     tcase_add_test(t, cancel_restores_the_previous_spec);
     tcase_add_test(t, tenants_are_isolated);
     tcase_add_test(t, revoked_key_answers_401);

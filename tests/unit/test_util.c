@@ -1,4 +1,4 @@
-/* ids, encodings, hashing, AES-256-GCM, UTF-8 and time parsing. */
+/* ids, encodings, hashing, AES-256-GCM, UTF-8, time parsing and CORS origin lists. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "../../server/connwatch.h"
 #include <sys/socket.h>
 #include <unistd.h>
+#include "../../server/cors.h"
 
 START_TEST(ids_have_prefix_and_entropy)
 {
@@ -170,6 +171,27 @@ START_TEST(connwatch_cuts_late_requests)
 }
 END_TEST
 
+START_TEST(cors_origin_list)
+{
+    char err[300];
+    ck_assert_int_eq(cors_parse("https://portal.example.com,http://127.0.0.1:8081", err, sizeof err), 0);
+    ck_assert_int_eq(cors_parse("http://[::1]:9000", err, sizeof err), 0);
+    ck_assert_int_eq(cors_parse("*", err, sizeof err), -1);
+    ck_assert_int_eq(cors_parse("https://portal.example.com/", err, sizeof err), -1);  /* a path */
+    ck_assert_int_eq(cors_parse("https://Portal.example.com", err, sizeof err), -1);  /* browsers send lower case */
+    ck_assert_int_eq(cors_parse("portal.example.com", err, sizeof err), -1);          /* no scheme */
+    ck_assert_int_eq(cors_parse("https://a.com,,https://b.com", err, sizeof err), -1);
+    const char *l = "https://a.example.com,http://127.0.0.1:8081";
+    ck_assert(cors_allowed(l, "https://a.example.com"));
+    ck_assert(cors_allowed(l, "http://127.0.0.1:8081"));
+    ck_assert(!cors_allowed(l, "http://127.0.0.1:808"));        /* a prefix is not a match */
+    ck_assert(!cors_allowed(l, "https://a.example.com.evil.test"));
+    ck_assert(!cors_allowed(l, "http://a.example.com"));         /* another scheme */
+    ck_assert(!cors_allowed("", "https://a.example.com"));
+    ck_assert(!cors_allowed(l, NULL));
+}
+END_TEST
+
 Suite *suite_util(void)
 {
     Suite *s = suite_create("util");
@@ -182,6 +204,7 @@ Suite *suite_util(void)
     tcase_add_test(t, aes_gcm_seal_open_and_tamper);
     tcase_add_test(t, utf8_rules);
     tcase_add_test(t, rfc3339_parse);
+    tcase_add_test(t, cors_origin_list);
     suite_add_tcase(s, t);
     return s;
 }
