@@ -20,7 +20,7 @@ ok() { passed=$((passed + 1)); echo "ok   - $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 # a compound condition, as one shell expression evaluated when checked
-check_sh() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+check_sh() { if eval "$2"; then ok "$1"; else bad "$1"; return 1; fi; }
 finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; exit $?; }
 
 if [ "$(id -u)" != 0 ]; then
@@ -142,9 +142,10 @@ exit2=$(st '.items[] | select(.metadata.name=="kafka-broker-2") | .status.contai
 check_sh "broker-2 killed (exit 137) is restarted by the runner and Ready again" '[ $ok_restart = 1 ] && [ "$exit2" = 137 ]'
 full_isr() { [ "$(kx kafka-broker-0 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --describe \
 	--topic orders 2>/dev/null | grep -cE 'Isr: [0-9],[0-9],[0-9]([[:space:]]|$)')" = 3 ]; }
-end=$((SECONDS + 240))
-until full_isr || [ $SECONDS -ge $end ]; do sleep 2; done
-check "broker-2 is back in the ISR of every partition" full_isr
+end=$((SECONDS + 240)); isr_ok=1
+until full_isr; do [ $SECONDS -ge $end ] && { isr_ok=0; break; }; sleep 2; done
+check_sh "broker-2 is back in the ISR of every partition" '[ $isr_ok = 1 ]' ||
+	kx kafka-broker-0 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --describe --topic orders
 check "every acknowledged message survived the kill" cmp -s <(sort "$tmp/sent") <(consume)
 
 # ---- 6. memory, then every process stops with the runner ------------------
