@@ -23,7 +23,17 @@ in what streamplane renders; each one is marked BED DIFFERENCE.
       StatefulSet's pods as the StatefulSet controller would, runs them and
       writes DIR/status.json (pods in the API's shape) until SIGTERM.
 
-Costs: one thread per pod plus a few for probes; a status write per change.
+  podrunner.py bed --bed DIR --nodes N1,N2,... --state DIR [options]
+      The kubelet of some nodes of a bed (scripts/bed up DIR): runs the pods
+      the scheduler binds to them, reports their status to the API server,
+      heartbeats the nodes, stops a deleted pod's processes, and forwards each
+      LoadBalancer Service's loopback ingress address to its ready pods.
+      STATUS: run by hand against the bed of issue 11 before that bed landed
+      (tests/kafka-real/bed.sh, adapted to an existing bed); not yet in
+      `make test`: that waits for scripts/bed to start the runner itself.
+
+Costs: one thread per pod plus a few for probes; a status write per change;
+in bed mode one thread per forwarded connection direction.
 """
 import argparse
 import base64
@@ -920,12 +930,360 @@ def main_local(args):
         r.shutdown()
         r.write_status()
 
+# ---- bed mode: the runner is the kubelet of its own nodes ------------------
+
+class Api:
+    """The API server, with the bed's admin client certificate (stdlib only)."""
+
+    def __init__(self, server, ca, cert, key):
+        import ssl
+        import urllib.parse
+        u = urllib.parse.urlsplit(server)
+        self.host, self.port = u.hostname, u.port or 443
+        self.ctx = ssl.create_default_context(cafile=ca)
+        self.ctx.load_cert_chain(cert, key)
+
+    def call(self, method, path, body=None, ctype='application/json'):
+        import http.client
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        headers = {'Accept': 'application/json'}
+        if data is not None:
+            headers['Content-Type'] = ctype
+        c = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=20)
+        try:
+            c.request(method, path, body=data, headers=headers)
+            r = c.getresponse()
+            raw = r.read()
+        finally:
+            c.close()
+        try:
+            return r.status, (json.loads(raw) if raw else None)
+        except ValueError:
+            return r.status, None
+
+
+def pump(a, b):
+    """Copies a to b until either side closes; then closes both."""
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+
+
+class Forwarder:
+    """Accepts on a listening socket and joins each connection to one that
+    connect() makes (in whatever namespace it makes it)."""
+
+    def __init__(self, lsock, connect, name):
+        self.lsock, self.connect, self.name = lsock, connect, name
+        self.closed = False
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        while not self.closed:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._join, args=(c,), daemon=True).start()
+
+    def _join(self, c):
+        try:
+            u = self.connect()
+        except Exception as e:  # no backend: the client sees the connection close
+            log('%s: no backend (%s)' % (self.name, e))
+            c.close()
+            return
+        threading.Thread(target=pump, args=(c, u), daemon=True).start()
+        pump(u, c)
+
+    def close(self):
+        self.closed = True
+        try:
+            self.lsock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.lsock.close()
+
+
+def listener(ip, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((ip, port))
+    s.listen(64)
+    return s
+
+
+def micro_time():
+    t = time.time()
+    return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(t)) + '.%06dZ' % int((t % 1) * 1e6)
+
+
+class BedRunner(Runner):
+    """Runs the pods the scheduler binds to this runner's nodes (KWOK leaves
+    those nodes alone), reports their status, heartbeats the nodes, stops a
+    pod's processes when it is deleted, and forwards each LoadBalancer
+    Service's loopback ingress address to the ready pods behind it.
+
+    BED DIFFERENCE: the pods reach the API server at kubernetes.default.svc
+    (the runner's address on the pod network, forwarded to the API server on
+    loopback) instead of the Service's cluster IP, which nothing routes here."""
+
+    def __init__(self, args):
+        super().__init__(args)
+        # the bed's ports file (written before its components start) names the API server
+        env = {}
+        with open(os.path.join(args.bed, 'ports')) as f:
+            for line in f:
+                k, _, v = line.strip().partition('=')
+                if k:
+                    env[k] = v
+        self.bed = os.path.abspath(args.bed)
+        server = 'https://127.0.0.1:%s' % env['API_PORT']
+        pki = os.path.join(self.bed, 'pki')
+        self.api = Api(server, os.path.join(pki, 'ca.crt'), os.path.join(pki, 'admin.crt'),
+                       os.path.join(pki, 'admin.key'))
+        self.nodes = [n for n in args.nodes.split(',') if n]
+        kd = subprocess.run([os.path.join(ROOT, 'scripts', 'kafka'), 'kubectl'], check=True,
+                            stdout=subprocess.PIPE, text=True).stdout.strip()
+        self.kubectl_dir = os.path.join(kd, 'bin')
+        api_port = int(env['API_PORT'])
+        lsock = self.net.threads.call(lambda: listener(GATEWAY, 443))
+        self.api_fwd = Forwarder(lsock, lambda: socket.create_connection(('127.0.0.1', api_port), 10), 'api')
+        self.lbs = {}          # (ip, port) -> (Forwarder, ns, service name, service port)
+        self.sent = {}         # pod uid -> last status sent
+        self.deleting = {}     # pod key -> pod object (deletionTimestamp seen)
+        self.status_path = os.path.join(self.state, 'status.json')
+
+    # what pods refer to, from the API server
+    def get_object(self, kind, ns, name):
+        if kind == 'service':
+            return self.objects.get((kind, ns, name))
+        plural = {'configMap': 'configmaps', 'secret': 'secrets'}[kind]
+        code, obj = self.api.call('GET', '/api/v1/namespaces/%s/%s/%s' % (ns, plural, name))
+        return obj if code == 200 else None
+
+    def service_account_token(self, pod, req):
+        md = pod.pod['metadata']
+        sa = pod.pod['spec'].get('serviceAccountName') or 'default'
+        body = {'apiVersion': 'authentication.k8s.io/v1', 'kind': 'TokenRequest',
+                'spec': {'expirationSeconds': max(req.get('expirationSeconds', 3607), 600),
+                         'boundObjectRef': {'kind': 'Pod', 'apiVersion': 'v1', 'name': md['name'],
+                                            'uid': md['uid']}}}
+        if req.get('audience'):
+            body['spec']['audiences'] = [req['audience']]
+        code, obj = self.api.call('POST', '/api/v1/namespaces/%s/serviceaccounts/%s/token' % (md['namespace'], sa),
+                                  body)
+        if code != 201:
+            raise RuntimeError('token request for %s: HTTP %s' % (sa, code))
+        return obj['status']['token']
+
+    def service_env(self, pod):
+        return {'KUBERNETES_SERVICE_HOST': 'kubernetes.default.svc', 'KUBERNETES_SERVICE_PORT': '443',
+                'KUBERNETES_SERVICE_PORT_HTTPS': '443', 'KUBERNETES_PORT': 'tcp://kubernetes.default.svc:443'}
+
+    def hosts_common(self):
+        lines = super().hosts_common()
+        return lines + ['%s\tkubernetes.default.svc kubernetes.default.svc.cluster.local' % GATEWAY]
+
+    # the nodes: Ready while the runner runs
+    def heartbeat(self):
+        for n in self.nodes:
+            t = now_rfc3339()
+            conds = [{'type': k, 'status': 'False', 'reason': 'KubeletHasSufficient' + k[:-8] if k != 'Ready' else '',
+                      'lastHeartbeatTime': t} for k in ('MemoryPressure', 'DiskPressure', 'PIDPressure')]
+            conds.append({'type': 'Ready', 'status': 'True', 'reason': 'KubeletReady',
+                          'message': 'podrunner is posting ready status', 'lastHeartbeatTime': t})
+            cap = {'cpu': '64', 'memory': '256Gi', 'pods': '110', 'ephemeral-storage': '1Ti'}
+            st = {'status': {'conditions': conds, 'capacity': cap, 'allocatable': cap,
+                             'addresses': [{'type': 'InternalIP', 'address': GATEWAY}, {'type': 'Hostname', 'address': n}],
+                             'nodeInfo': {'kubeletVersion': 'v0.0.0-podrunner', 'containerRuntimeVersion': 'podrunner://1',
+                                          'operatingSystem': 'linux', 'architecture': 'amd64'},
+                             'daemonEndpoints': {'kubeletEndpoint': {'Port': 0}}}}
+            code, _ = self.api.call('PATCH', '/api/v1/nodes/%s/status' % n, st, 'application/strategic-merge-patch+json')
+            if code != 200:
+                log('node %s status: HTTP %s' % (n, code))
+            lease = '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/' + n
+            spec = {'holderIdentity': n, 'leaseDurationSeconds': 40, 'renewTime': micro_time()}
+            code, _ = self.api.call('PATCH', lease, {'spec': spec}, 'application/merge-patch+json')
+            if code == 404:
+                self.api.call('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases',
+                              {'apiVersion': 'coordination.k8s.io/v1', 'kind': 'Lease',
+                               'metadata': {'name': n, 'namespace': 'kube-node-lease'}, 'spec': spec})
+
+    # the pods bound to our nodes
+    def sync_pods(self):
+        seen = {}
+        for n in self.nodes:
+            code, lst = self.api.call('GET', '/api/v1/pods?fieldSelector=spec.nodeName%3D' + n)
+            if code != 200:
+                return
+            for pod in lst['items']:
+                seen['%s/%s' % (pod['metadata']['namespace'], pod['metadata']['name'])] = pod
+        with self.lock:
+            mine = dict(self.pods)
+        for key, pod in seen.items():
+            p = mine.get(key)
+            if p is not None and p.pod['metadata']['uid'] != pod['metadata']['uid']:
+                self.delete(key)          # an old pod of that name; the new one starts once it is gone
+                continue
+            if p is None and key not in self.deleting and not pod['metadata'].get('deletionTimestamp'):
+                self.add(pod)
+            elif pod['metadata'].get('deletionTimestamp') and key not in self.deleting:
+                self.deleting[key] = pod
+                if p is not None:
+                    p.stop()
+        for key, p in mine.items():
+            if key not in seen:           # removed without us (forced): stop it
+                self.delete(key)
+        for key, pod in list(self.deleting.items()):
+            p = mine.get(key)
+            if p is None or not p.thread.is_alive():
+                md = pod['metadata']
+                self.api.call('DELETE', '/api/v1/namespaces/%s/pods/%s' % (md['namespace'], md['name']),
+                              {'apiVersion': 'v1', 'kind': 'DeleteOptions', 'gracePeriodSeconds': 0,
+                               'preconditions': {'uid': md['uid']}})
+                with self.lock:
+                    if self.pods.get(key) is p:
+                        self.pods.pop(key, None)
+                del self.deleting[key]
+                self.changed()
+        with self.lock:
+            for key, p in list(self.pods.items()):
+                if not p.thread.is_alive() and key not in seen:
+                    self.pods.pop(key, None)
+
+    def report(self):
+        with self.lock:
+            pods = list(self.pods.values())
+        for p in pods:
+            md = p.pod['metadata']
+            if p.stopping.is_set():
+                continue
+            st = p.status()
+            if self.sent.get(md['uid']) == st:
+                continue
+            code, _ = self.api.call('PATCH', '/api/v1/namespaces/%s/pods/%s/status' % (md['namespace'], md['name']),
+                                    {'status': st}, 'application/merge-patch+json')
+            if code == 200:
+                self.sent[md['uid']] = st
+
+    # Services: names for the hosts files, and the load balancers
+    def sync_services(self):
+        code, lst = self.api.call('GET', '/api/v1/services')
+        if code != 200:
+            return
+        objs = {k: v for k, v in self.objects.items() if k[0] != 'service'}
+        want = {}
+        for svc in lst['items']:
+            md, spec = svc['metadata'], svc.get('spec') or {}
+            objs[('service', md['namespace'], md['name'])] = svc
+            if spec.get('type') != 'LoadBalancer':
+                continue
+            for ing in (svc.get('status') or {}).get('loadBalancer', {}).get('ingress') or []:
+                for sp in spec.get('ports') or []:
+                    if ing.get('ip'):
+                        want[(ing['ip'], sp['port'])] = (md['namespace'], md['name'], sp)
+        if objs != self.objects:
+            self.objects = objs
+            self.changed()
+        for k in list(self.lbs):
+            if k not in want:
+                self.lbs.pop(k)[0].close()
+        for k, (ns, name, sp) in want.items():
+            if k in self.lbs:
+                continue
+            try:
+                ls = listener(*k)
+            except OSError as e:
+                log('load balancer %s:%d for %s/%s: %s' % (k[0], k[1], ns, name, e))
+                continue
+            self.lbs[k] = (Forwarder(ls, lambda ns=ns, name=name, sp=sp: self._backend(ns, name, sp),
+                                     'lb %s/%s' % (ns, name)), ns, name, sp)
+
+    def _backend(self, ns, name, sp):
+        svc = self.objects.get(('service', ns, name)) or {}
+        sel = (svc.get('spec') or {}).get('selector') or {}
+        with self.lock:
+            pods = [p for p in self.pods.values() if p.ns == ns and p.is_ready() and p.ip and
+                    all(p.pod['metadata'].get('labels', {}).get(k) == v for k, v in sel.items())]
+        if not pods:
+            raise RuntimeError('no ready pod')
+        p = pods[secrets.randbelow(len(pods))]
+        port = sp.get('targetPort', sp['port'])
+        if not isinstance(port, int):
+            port = next((cp['containerPort'] for c in p.mains for cp in c.spec.get('ports') or []
+                         if cp.get('name') == port), None)
+        return self.net.threads.call(lambda: socket.create_connection((p.ip, port), 10))
+
+    def write_status(self):
+        with self.lock:
+            items = [dict(p.pod, status=p.status()) for p in self.pods.values()]
+        tmp = self.status_path + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump({'items': items, 'network_namespace': self.net.ns}, f, indent=1)
+        os.replace(tmp, self.status_path)
+
+    def shutdown(self):
+        for fw in list(self.lbs.values()):
+            fw[0].close()
+        self.api_fwd.close()
+        super().shutdown()
+
+
+def main_bed(args):
+    r = BedRunner(args)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with open(os.path.join(r.state, 'netns'), 'w') as f:
+        f.write(r.net.ns + '\n')
+
+    def beat():
+        while not stop.is_set():
+            try:
+                r.heartbeat()
+            except Exception as e:
+                log('heartbeat:', e)
+            stop.wait(10)
+    threading.Thread(target=beat, daemon=True).start()
+    try:
+        while not stop.is_set():
+            try:
+                r.sync_pods()
+                r.sync_services()
+                if r.dirty.is_set():
+                    r.dirty.clear()
+                    r.write_hosts()
+                    r.write_status()
+                r.report()
+            except Exception as e:
+                log('sync:', e)
+            stop.wait(1)
+    finally:
+        r.shutdown()
+
+
+
 def main():
     ap = argparse.ArgumentParser(prog='podrunner.py')
     sub = ap.add_subparsers(dest='mode', required=True)
     lp = sub.add_parser('local', help='run the StatefulSets of rendered objects, no API server')
     lp.add_argument('--manifests', required=True)
-    for p in (lp,):
+    bp = sub.add_parser('bed', help="be the kubelet of some of a bed's nodes (scripts/bed)")
+    bp.add_argument('--bed', required=True, help='the folder of `scripts/bed up DIR`')
+    bp.add_argument('--nodes', required=True, help='comma-separated node names the runner owns')
+    for p in (lp, bp):
         p.add_argument('--state', required=True, help='pods, volumes, logs, status.json')
         p.add_argument('--heap', action='append', metavar='ROLE=OPTS',
                        help="replace KAFKA_HEAP_OPTS of containers with SP_ROLE=ROLE ('*' for all)")
@@ -937,6 +1295,8 @@ def main():
         sys.exit('podrunner: needs root (network and mount namespaces)')
     if args.mode == 'local':
         main_local(args)
+    else:
+        main_bed(args)
 
 
 if __name__ == '__main__':
