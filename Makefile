@@ -13,10 +13,10 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the build, the tests and the benchmarks need.
 APT_PKGS := build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             libssl-dev libcurl4-openssl-dev libyaml-dev librdkafka-dev check \
-            prometheus wrk nginx-light curl sqlite3 jq python3 bc clang \
+            prometheus wrk nginx-light curl sqlite3 jq python3 bc clang ccache \
             maven openjdk-17-jre-headless unzip kcat python3-yaml iproute2
 
-.PHONY: all deps test-deps build run demo test test-asan fuzz fuzz-build bench clean
+.PHONY: all deps test-deps build build-matrix run demo test test-asan fuzz fuzz-build bench clean
 
 all: build
 
@@ -40,6 +40,10 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j$$(nproc)
 
+# Every build type with GCC and clang, -Werror (make test runs it too).
+build-matrix: deps
+	@bash scripts/build-matrix.sh
+
 run: build
 	$(BUILD)/streamplane serve --listen $(LISTEN) --data-dir $(DATA_DIR) --log-format text
 
@@ -47,8 +51,9 @@ run: build
 demo: build
 	bash scripts/demo.sh
 
-# The whole suite: unit, end-to-end over HTTP, OpenAPI checks, then all of
-# it again under AddressSanitizer and UBSan, and a few seconds of each
+# The whole suite: the build matrix (GCC and clang x Release, RelWithDebInfo,
+# Debug), the layer check, unit, end-to-end over HTTP, OpenAPI checks, then
+# all of it again under AddressSanitizer and UBSan, and a few seconds of each
 # libFuzzer harness. tests/run.sh prints the counts.
 test: build fuzz-build test-deps
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON >/dev/null
@@ -79,4 +84,4 @@ bench: build
 	bash bench/planner/run.sh
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) build-matrix

@@ -2,7 +2,6 @@
  * and concurrency checks shared by every resource handler. */
 #define _GNU_SOURCE
 #include "api.h"
-#include "../workers/queue.h"
 
 #include <stdarg.h>
 #include <stdio.h>

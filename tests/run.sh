@@ -64,6 +64,9 @@ run_suite() {  # run_suite BUILD_DIR LABEL
 }
 
 if [ -n "$BUILD" ]; then
+  # $BUILD is GCC RelWithDebInfo already: the matrix builds the other five
+  stage "build matrix (GCC, clang x Release, RelWithDebInfo, Debug; -Werror)" count_plain \
+    env SP_MATRIX_SKIP=gcc-RelWithDebInfo bash scripts/build-matrix.sh
   run_suite "$BUILD" "release"
   "$BUILD/streamplane" routes > "$BUILD/routes.txt"
   export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true

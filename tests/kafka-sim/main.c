@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 {
     int brokers = 3, port = 9092, control = -1, rejoin = 0;
     const char *host = "127.0.0.1", *cluster_id = NULL;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {      /* flag and value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return usage();
         if (strcmp(a, "--brokers") == 0) brokers = atoi(v);
@@ -148,7 +148,6 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--rejoin-delay-ms") == 0) rejoin = atoi(v);
         else if (strcmp(a, "--cluster-id") == 0) cluster_id = v;
         else return usage();
-        i++;
     }
     if (brokers < 1 || brokers > 1000 || port < 1 || port + brokers - 1 > 65535) return usage();
 

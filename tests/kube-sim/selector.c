@@ -27,7 +27,10 @@ static char *trimdup(const char *a, const char *b)
 {
     while (a < b && isspace((unsigned char)*a)) a++;
     while (b > a && isspace((unsigned char)b[-1])) b--;
-    return strndup(a, (size_t)(b - a));
+    /* b >= a here; said outright so that GCC's -O2/-O3 range analysis does
+     * not see a negative length (-Wstringop-overread in Release builds) */
+    size_t n = b > a ? (size_t)(b - a) : 0;
+    return strndup(a, n);
 }
 
 static bool valid_token(const char *s, bool allow_empty)
