@@ -23,6 +23,11 @@ enum {
     ST_ERROR = -1,
 };
 
+/* A sentence for a store code, and whether trying again later can succeed
+ * (ST_BUSY: another writer held the database past the busy timeout). */
+const char *store_strerror(int rc);
+bool store_transient(int rc);
+
 #define SP_NAME_MAX 64
 
 typedef enum { K_TENANT = 0, K_DATA_PLANE = 1, K_CLUSTER = 2, K__COUNT } store_kind;
