@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include "../common/util.h"
 #include "../store/store.h"
+#include "../core/cluster.h"
+#include "../core/health.h"
 
 struct work_queue;
 
@@ -37,9 +39,17 @@ typedef struct api_env {
      * it answers, -2 when the settings are refused (err: why), -1 when it
      * cannot be reached. NULL skips the check. */
     int (*probe_plane)(const json_t *plane, int timeout_ms, char *err, size_t errlen);
-    /* librdkafka clients for live health readings (workers/kafka/health.h);
-     * NULL answers from the last stored reading only. */
-    struct kafka_pool *kafka;
+    /* The Kubernetes objects of a cluster, rendered with the same options
+     * the workers apply them with (server/ wires the renderer). */
+    json_t *(*render)(const void *ctx, const cluster_spec *c, const json_t *plane_spec, char *err, size_t errlen);
+    const void *render_ctx;
+    /* A live reading of a cluster's Kafka health (server/ wires the
+     * workers' librdkafka reader): the reading, or NULL with *why. NULL:
+     * the endpoint answers from the last stored reading only. */
+    json_t *(*health_read)(void *ctx, const json_t *status, const json_t *plane_spec, int brokers,
+                           int timeout_ms, health_verdict *v, const char **why);
+    void *health_ctx;
+    struct kafka_pool *kafka;     /* for /metrics (server/system.c) */
     /* At most live_reads_max live Kafka readings run at once (a
      * server-owned counter); beyond that the endpoint answers the last
      * reading at once. (They run off the HTTP threads: routes' `slow`.) */
@@ -146,12 +156,10 @@ const char *api_list_scope(const api_req *r);
 
 /* Resource rules other files share. */
 long long tenant_quota(const json_t *tenant_spec, const char *name);   /* effective quota */
-const char *cluster_resolve_version(const char *v);   /* "3.9" -> "3.9.1"; NULL if unsupported */
-int cluster_version_cmp(const char *a, const char *b);
-/* Restores a cluster's spec from before a cancelled change (a new
- * generation); false after answering (quota exceeded, store error). */
-bool cluster_revert(api_req *rq, api_resp *w, const char *cluster_id, json_t *spec_before);
-int cluster_sync_current_op(api_req *rq, const char *cluster_id);
+/* Undoing a change may grow a cluster again (the cancel of a scale-in):
+ * true when the tenant's quota allows going back to spec_before; false
+ * after answering (quota exceeded, store error). */
+bool cluster_revert_fits(api_req *rq, api_resp *w, const char *cluster_id, const json_t *spec_before);
 
 /* What a tenant sees of an answer (api/tenant_view.c): conditions and
  * steps about the data plane in the tenant's terms, URLs and absolute paths

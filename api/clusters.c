@@ -12,10 +12,11 @@
 #include "api.h"
 #include "../store/store.h"
 #include "../common/conditions.h"
-#include "../workers/kube/render.h"
-#include "../workers/kube/yamlout.h"
-#include "../workers/cluster_health.h"
-#include "../workers/reconcile.h"
+#include "../common/yamlout.h"
+#include "../core/cluster.h"
+#include "../core/ops.h"
+#include "../core/phase.h"
+#include "../core/placement.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,43 +24,9 @@
 #include <string.h>
 
 
-/* Releases we can run (apache/kafka images with KRaft). "3.9" means the
- * newest 3.9.x; the resolved release is shown in status.kafka_version. */
-static const char *const VERSIONS[] = {"3.7.0", "3.7.1", "3.7.2", "3.8.0", "3.8.1",
-                                       "3.9.0", "3.9.1", "4.0.0", "4.1.0", NULL};
-static const char *const MINORS[] = {"3.7", "3.8", "3.9", "4.0", "4.1", NULL};
-
 #define MAX_BROKERS 100
 #define MIN_STORAGE 10
 #define MAX_STORAGE 65536
-
-/* Returns the full release for a version string or alias, NULL if unsupported. */
-const char *cluster_resolve_version(const char *v)
-{
-    if (!v) return NULL;
-    for (int i = 0; VERSIONS[i]; i++)
-        if (strcmp(v, VERSIONS[i]) == 0) return VERSIONS[i];
-    for (int i = 0; MINORS[i]; i++)
-        if (strcmp(v, MINORS[i]) == 0) {
-            const char *best = NULL;
-            size_t n = strlen(v);
-            for (int j = 0; VERSIONS[j]; j++)
-                if (strncmp(VERSIONS[j], v, n) == 0 && VERSIONS[j][n] == '.') best = VERSIONS[j];
-            return best;
-        }
-    return NULL;
-}
-
-/* <0, 0, >0 like strcmp, for resolved releases. */
-int cluster_version_cmp(const char *a, const char *b)
-{
-    int x[3] = {0}, y[3] = {0};
-    sscanf(a, "%d.%d.%d", &x[0], &x[1], &x[2]);
-    sscanf(b, "%d.%d.%d", &y[0], &y[1], &y[2]);
-    for (int i = 0; i < 3; i++)
-        if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
-    return 0;
-}
 
 /* ---- broker configuration allow-list ----------------------------------- */
 
@@ -223,8 +190,7 @@ static void validate(api_req *rq, const json_t *spec, verrs *v, eff *e)
     if (!x) verr(v, "kafka_version", "is required, e.g. \"3.9.1\"");
     else if (!json_is_string(x)) verr(v, "kafka_version", "must be a string, e.g. \"3.9.1\"");
     else if (!(e->version = cluster_resolve_version(json_string_value(x))))
-        verr(v, "kafka_version", "is not supported; use one of 3.7.0-3.7.2, 3.8.0, 3.8.1, 3.9.0, 3.9.1, "
-                                 "4.0.0, 4.1.0 or a minor line such as \"3.9\"");
+        verr(v, "kafka_version", "is not supported; use one of %s", cluster_versions_text());
     x = json_object_get(spec, "brokers");
     if (!x) verr(v, "brokers", "is required");
     else v_int_range(v, "brokers", x, 1, MAX_BROKERS, &e->brokers);
@@ -319,7 +285,7 @@ static bool check_quota(api_req *rq, api_resp *w, const char *tenant_id,
  * status (no copies): callers answer last and then clear the row. */
 static json_t *cluster_json(store_res *r)
 {
-    json_t *o = reconcile_cluster_view(r, true);
+    json_t *o = cluster_view(r, true);
     api_res_meta(o, r);
     return o;
 }
@@ -333,30 +299,12 @@ static void answer(api_resp *w, int code, store_res *r, const char *op)
     api_json(w, code, cluster_json(r));
 }
 
-/* Records an operation for the cluster (its id into op_id) and points
- * status at the current one: the oldest still pending or running. */
-static int add_operation(api_req *rq, store_res *r, const char *type, json_t *changes, json_t *before,
+/* Records an operation for the cluster (core/ops.h) and wakes its worker
+ * after the commit. */
+static int add_operation(api_req *rq, store_res *r, op_type type, json_t *changes, json_t *before,
                          char op_id[SP_ID_MAX])
 {
-    store_op o = {0};
-    sp_id_new("op", o.id);
-    snprintf(o.cluster_id, sizeof o.cluster_id, "%s", r->id);
-    snprintf(o.tenant_id, sizeof o.tenant_id, "%s", r->tenant_id);
-    snprintf(o.type, sizeof o.type, "%s", type);
-    snprintf(o.state, sizeof o.state, "PENDING");
-    o.target_generation = r->generation;
-    o.steps = json_array();
-    o.changes = changes;
-    o.spec_before = before;
-    sp_now_rfc3339(o.created_at);
-    int rc = store_op_insert(rq->env->store, &o);
-    snprintf(op_id, SP_ID_MAX, "%s", o.id);
-    char cur[SP_ID_MAX];
-    /* a new cluster has no other operation: no need to look */
-    if (rc == ST_OK && strcmp(type, "CREATE") == 0) snprintf(cur, sizeof cur, "%s", o.id);
-    else if (rc == ST_OK) rc = store_op_current(rq->env->store, r->id, cur);
-    if (rc == ST_OK) json_object_set_new(r->status, "current_operation_id", json_string(cur));
-    store_op_clear(&o);
+    int rc = ops_create(rq->env->store, r, type, changes, before, op_id);
     api_wake(rq, "cluster", r->id);
     return rc;
 }
@@ -368,64 +316,24 @@ static json_t *effective_status(const eff *e, json_t *status)
     return status;
 }
 
-/* Room on a data plane: its broker capacity less what its clusters use,
- * and for multi_zone at least three zones (when it lists zones). */
-static long long plane_room(api_req *rq, const store_res *dp, const eff *e)
-{
-    json_t *mb = json_object_get(json_object_get(dp->spec, "capacity"), "max_brokers");
-    long long cap = json_is_integer(mb) ? json_integer_value(mb) : 300;
-    int64_t n = 0, used = 0;
-    if (store_count_clusters_on_plane(rq->env->store, dp->id, &n, &used) != ST_OK) return -1;
-    json_t *zones = json_object_get(dp->spec, "zones");
-    if (strcmp(e->availability, "multi_zone") == 0 && zones && json_array_size(zones) < 3) return -1;
-    return cap - used;
-}
-
-/* Placement: the data plane asked for, if it has room; otherwise the
- * registered data plane with the most room; with none registered, the
- * built-in manifests target (placed = ""). False after answering 409. */
+/* Placement (core/placement.h); false after answering 409 or a store error. */
 static bool place(api_req *rq, api_resp *w, const char *asked, const eff *e, char placed[SP_ID_MAX])
 {
-    placed[0] = 0;
-    if (asked) {
-        store_res dp;
-        if (store_res_get(rq->env->store, K_DATA_PLANE, asked, NULL, &dp) != ST_OK) {
-            api_store_error(w, ST_ERROR, "reading the data plane");
-            return false;
-        }
-        long long room = plane_room(rq, &dp, e);
-        store_res_clear(&dp);
-        if (room < 0 && strcmp(e->availability, "multi_zone") == 0) {
-            api_problem(w, 409, "no-capacity", "data plane %s lists fewer than 3 zones; a multi_zone cluster "
-                        "needs 3", asked);
-            return false;
-        }
-        if (room < e->brokers) {
-            api_problem(w, 409, "no-capacity", "data plane %s has room for %lld more broker(s), not %lld",
-                        asked, room < 0 ? 0 : room, e->brokers);
-            return false;
-        }
-        snprintf(placed, SP_ID_MAX, "%s", asked);
-        return true;
-    }
-    store_res *list;
-    int n;
-    if (store_res_list(rq->env->store, K_DATA_PLANE, NULL, 0, 1000, &list, &n) != ST_OK) {
-        api_store_error(w, ST_ERROR, "reading data planes");
-        return false;
-    }
-    long long best = -1;
-    for (int i = 0; i < n; i++) {
-        long long room = plane_room(rq, &list[i], e);
-        if (room >= e->brokers && room > best) { best = room; snprintf(placed, SP_ID_MAX, "%s", list[i].id); }
-    }
-    store_res_free_list(list, n);
-    if (n > 0 && best < 0) {
+    long long room = 0;
+    bool multi = strcmp(e->availability, "multi_zone") == 0;
+    int rc = placement_choose(rq->env->store, asked, multi, e->brokers, placed, &room);
+    if (rc == CORE_OK) return true;
+    if (rc == CORE_TOO_FEW_ZONES)
+        api_problem(w, 409, "no-capacity", "data plane %s lists fewer than 3 zones; a multi_zone cluster "
+                    "needs 3", asked);
+    else if (rc == CORE_NO_CAPACITY && asked)
+        api_problem(w, 409, "no-capacity", "data plane %s has room for %lld more broker(s), not %lld",
+                    asked, room, e->brokers);
+    else if (rc == CORE_NO_CAPACITY)
         api_problem(w, 409, "no-capacity", "no data plane has room for %lld broker(s) (%s); "
                     "register another data plane or raise a capacity", e->brokers, e->availability);
-        return false;
-    }
-    return true;
+    else api_store_error(w, rc, asked ? "reading the data plane" : "reading data planes");
+    return false;
 }
 
 void api_cluster_create(api_req *rq, api_resp *w)
@@ -474,7 +382,7 @@ void api_cluster_create(api_req *rq, api_resp *w)
     r.spec = spec;
     r.brokers = e.brokers;
     r.storage_gib = e.storage;
-    snprintf(r.phase, sizeof r.phase, "PROVISIONING");
+    phase_created(&r);
     r.generation = 1;
     r.status = effective_status(&e, json_object());
     json_object_set_new(r.status, "observed_generation", json_integer(0));
@@ -486,7 +394,9 @@ void api_cluster_create(api_req *rq, api_resp *w)
     sp_now_rfc3339(r.created_at);
     /* the operation first, so the cluster row is written once, complete */
     char op[SP_ID_MAX] = "";
-    rc = add_operation(rq, &r, "CREATE", json_object(), NULL, op);
+    json_t *none = json_object();
+    rc = add_operation(rq, &r, OP_CREATE, none, NULL, op);
+    json_decref(none);
     if (rc == ST_OK) rc = store_res_insert(rq->env->store, K_CLUSTER, &r);
     if (rc == ST_CONFLICT)
         api_problem(w, 409, "name-taken", "this tenant already has a cluster named '%s'", r.name);
@@ -584,11 +494,11 @@ static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, i
     static const char *const others[] = {"config", "external_access", "autoscaling", "tiered_storage", NULL};
     for (int i = 0; others[i]; i++)
         change(ch, others[i], json_object_get(r->spec, others[i]), json_object_get(spec, others[i]));
-    const char *type = "UPDATE";
+    op_type type = OP_UPDATE;
     if (json_object_size(ch) == 1) {
-        if (json_object_get(ch, "brokers")) type = e.brokers > r->brokers ? "SCALE_OUT" : "SCALE_IN";
-        else if (json_object_get(ch, "storage_gib")) type = "STORAGE_RESIZE";
-        else if (json_object_get(ch, "kafka_version")) type = "ROLLING_RESTART";
+        if (json_object_get(ch, "brokers")) type = e.brokers > r->brokers ? OP_SCALE_OUT : OP_SCALE_IN;
+        else if (json_object_get(ch, "storage_gib")) type = OP_STORAGE_RESIZE;
+        else if (json_object_get(ch, "kafka_version")) type = OP_ROLLING_RESTART;
     }
     json_t *before = r->spec;
     r->spec = spec;
@@ -596,10 +506,11 @@ static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, i
     r->storage_gib = e.storage;
     r->generation++;
     effective_status(&e, r->status);
-    if (strcmp(r->phase, "RUNNING") == 0 || strcmp(r->phase, "DEGRADED") == 0)
-        snprintf(r->phase, sizeof r->phase, "UPDATING");
+    phase_changed(r);
     char op[SP_ID_MAX] = "";
     int rc = add_operation(rq, r, type, ch, before, op);
+    json_decref(ch);
+    json_decref(before);
     if (rc == ST_OK) rc = store_res_update(rq->env->store, K_CLUSTER, r, expect);
     if (rc == ST_STALE) api_problem(w, 412, "precondition-failed", "the cluster changed meanwhile; read it again");
     else if (rc != ST_OK) api_store_error(w, rc, "updating the cluster");
@@ -611,7 +522,7 @@ void api_cluster_put(api_req *rq, api_resp *w)
     if (!api_require_body(rq, w)) return;
     store_res r;
     if (!load(rq, w, &r)) return;
-    if (strcmp(r.phase, "DELETING") == 0) {   /* before any precondition: nothing else can succeed */
+    if (phase_of(&r) == PHASE_DELETING) {    /* before any precondition: nothing else can succeed */
         api_problem(w, 409, "cluster-deleting", "cluster %s is being deleted", r.id);
         store_res_clear(&r);
         return;
@@ -630,7 +541,7 @@ void api_cluster_patch(api_req *rq, api_resp *w)
     if (!api_require_body(rq, w)) return;
     store_res r;
     if (!load(rq, w, &r)) return;
-    if (strcmp(r.phase, "DELETING") == 0) {   /* before any precondition: nothing else can succeed */
+    if (phase_of(&r) == PHASE_DELETING) {    /* before any precondition: nothing else can succeed */
         api_problem(w, 409, "cluster-deleting", "cluster %s is being deleted", r.id);
         store_res_clear(&r);
         return;
@@ -652,16 +563,18 @@ void api_cluster_delete(api_req *rq, api_resp *w)
     if (!load(rq, w, &r)) return;
     int64_t expect;
     if (!api_expected_version(rq, w, r.resource_version, &expect)) { store_res_clear(&r); return; }
-    if (strcmp(r.phase, "DELETING") == 0) {   /* repeated DELETE: same answer, nothing new */
+    if (phase_of(&r) == PHASE_DELETING) {    /* repeated DELETE: same answer, nothing new */
         answer(w, 202, &r, json_string_value(json_object_get(r.status, "current_operation_id")));
         store_res_clear(&r);
         return;
     }
-    int rc = store_op_supersede_active(rq->env->store, r.id, "superseded by a delete of the cluster");
-    snprintf(r.phase, sizeof r.phase, "DELETING");
+    int rc = ops_supersede_all(rq->env->store, r.id, "superseded by a delete of the cluster");
+    phase_deleting(&r);
     condition_set(r.status, "Ready", "False", "Deleting", "the cluster is being deleted");
     char op[SP_ID_MAX] = "";
-    if (rc == ST_OK) rc = add_operation(rq, &r, "DELETE", json_object(), NULL, op);
+    json_t *none = json_object();
+    if (rc == ST_OK) rc = add_operation(rq, &r, OP_DELETE, none, NULL, op);
+    json_decref(none);
     if (rc == ST_OK) rc = store_res_update(rq->env->store, K_CLUSTER, &r, expect);
     if (rc == ST_STALE) api_problem(w, 412, "precondition-failed", "the cluster changed meanwhile; read it again");
     else if (rc != ST_OK) api_store_error(w, rc, "deleting the cluster");
@@ -669,51 +582,18 @@ void api_cluster_delete(api_req *rq, api_resp *w)
     store_res_clear(&r);
 }
 
-/* Used by operations.c: restores the spec an operation replaced. Undoing
- * a scale-in grows the cluster again, so quotas are checked as for any
- * growth. The current operation is worked out after the caller marks the
- * cancelled one, so it is read here from what is still active. */
-bool cluster_revert(api_req *rq, api_resp *w, const char *cluster_id, json_t *spec_before)
+/* Used by operations.c before a cancel: undoing a scale-in grows the
+ * cluster again, so quotas are checked as for any growth. */
+bool cluster_revert_fits(api_req *rq, api_resp *w, const char *cluster_id, const json_t *spec_before)
 {
     store_res r;
     int rc = store_res_get(rq->env->store, K_CLUSTER, cluster_id, NULL, &r);
     if (rc != ST_OK) { api_store_error(w, rc, "reading the cluster"); return false; }
     long long b = json_integer_value(json_object_get(spec_before, "brokers"));
     long long g = json_integer_value(json_object_get(spec_before, "storage_gib"));
-    if (!check_quota(rq, w, r.tenant_id, 0, b - r.brokers, b * g - r.brokers * r.storage_gib)) {
-        store_res_clear(&r);
-        return false;
-    }
-    json_decref(r.spec);
-    r.spec = json_incref(spec_before);
-    r.brokers = b;
-    r.storage_gib = g;
-    const char *ver = cluster_resolve_version(json_string_value(json_object_get(spec_before, "kafka_version")));
-    if (ver) json_object_set_new(r.status, "kafka_version", json_string(ver));
-    r.generation++;
-    rc = store_res_update(rq->env->store, K_CLUSTER, &r, 0);
+    bool ok = check_quota(rq, w, r.tenant_id, 0, b - r.brokers, b * g - r.brokers * r.storage_gib);
     store_res_clear(&r);
-    if (rc != ST_OK) { api_store_error(w, rc, "restoring the cluster"); return false; }
-    api_wake(rq, "cluster", cluster_id);
-    return true;
-}
-
-/* After an operation changed state: points status.current_operation_id at
- * the oldest active operation, and leaves UPDATING when none is left. */
-int cluster_sync_current_op(api_req *rq, const char *cluster_id)
-{
-    store_res r;
-    int rc = store_res_get(rq->env->store, K_CLUSTER, cluster_id, NULL, &r);
-    if (rc != ST_OK) return rc;
-    char cur[SP_ID_MAX];
-    rc = store_op_current(rq->env->store, r.id, cur);
-    if (rc == ST_OK) {
-        json_object_set_new(r.status, "current_operation_id", cur[0] ? json_string(cur) : json_null());
-        if (!cur[0] && strcmp(r.phase, "UPDATING") == 0) snprintf(r.phase, sizeof r.phase, "RUNNING");
-        rc = store_res_update(rq->env->store, K_CLUSTER, &r, 0);
-    }
-    store_res_clear(&r);
-    return rc;
+    return ok;
 }
 
 /* The Kubernetes objects of a cluster as the renderer makes them from its
@@ -726,11 +606,11 @@ void api_cluster_manifests(api_req *rq, api_resp *w)
     store_res dp = {0};
     bool have_dp = r.data_plane_id[0] &&
                    store_res_get(rq->env->store, K_DATA_PLANE, r.data_plane_id, NULL, &dp) == ST_OK;
-    json_t *view = cluster_json(&r);
-    render_opts opts = {0};
-    char err[256];
-    json_t *objs = render_cluster(view, have_dp ? dp.spec : NULL, &opts, err, sizeof err);
-    json_decref(view);
+    cluster_spec spec;
+    cluster_spec_from_row(&r, &spec);
+    char err[256] = "this server has no renderer";
+    json_t *objs = rq->env->render ? rq->env->render(rq->env->render_ctx, &spec, have_dp ? dp.spec : NULL, err, sizeof err)
+                                   : NULL;
     if (have_dp) store_res_clear(&dp);
     int64_t rv = r.resource_version;
     store_res_clear(&r);
@@ -771,15 +651,15 @@ void api_cluster_health(api_req *rq, api_resp *w)
     bool have_dp = r.data_plane_id[0] &&
                    store_res_get(rq->env->store, K_DATA_PLANE, r.data_plane_id, NULL, &dp) == ST_OK;
     const char *why = NULL;
-    const char *route = health_route(r.status, have_dp ? dp.spec : NULL, &why);
     health_verdict hv = {0};
     json_t *live = NULL;
-    if (route && !rq->env->kafka) {
+    if (!rq->env->health_read) {
         why = "this server was started without a Kafka client";
-    } else if (route && !sp_slot_take(rq->env->live_reads_busy, rq->env->live_reads_max)) {
+    } else if (!sp_slot_take(rq->env->live_reads_busy, rq->env->live_reads_max)) {
         why = "other live Kafka readings are in progress on this server; this is the last stored reading";
-    } else if (route) {
-        live = health_check(rq->env->kafka, route, (int)r.brokers, (int)timeout, &hv);
+    } else {
+        live = rq->env->health_read(rq->env->health_ctx, r.status, have_dp ? dp.spec : NULL, (int)r.brokers,
+                                    (int)timeout, &hv, &why);
         sp_slot_give(rq->env->live_reads_busy);
     }
     json_t *body;

@@ -10,6 +10,8 @@
  * cannot (delete the cluster, or create it again, instead). */
 #define _GNU_SOURCE
 #include "api.h"
+#include "../core/errors.h"
+#include "../core/ops.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -67,35 +69,29 @@ void api_op_cancel(api_req *rq, api_resp *w)
 {
     store_op o;
     if (!load(rq, w, &o)) return;
-    if (strcmp(o.state, "CANCELLED") == 0) {          /* repeated cancel: same answer */
+    char later[SP_ID_MAX];
+    int rc = op_state_parse(o.state) == OPS_CANCELLED ? CORE_OK : ops_cancellable(rq->env->store, &o, later);
+    if (op_state_parse(o.state) == OPS_CANCELLED) {          /* repeated cancel: same answer */
         api_json(w, 200, op_json(&o));
-    } else if (strcmp(o.state, "PENDING") != 0 && strcmp(o.state, "RUNNING") != 0) {
+    } else if (rc == CORE_NOT_ACTIVE) {
         api_problem(w, 409, "operation-not-pending", "operation %s is %s; only a pending or running operation can be cancelled",
                     o.id, o.state);
-    } else if (strcmp(o.type, "CREATE") == 0 || strcmp(o.type, "DELETE") == 0 || !o.spec_before) {
+    } else if (rc == CORE_NOT_CANCELLABLE) {
         api_problem(w, 409, "operation-not-cancellable",
                     "a %s cannot be cancelled; %s", o.type,
-                    strcmp(o.type, "CREATE") == 0 ? "delete the cluster instead" : "create the cluster again instead");
-    } else {
-        /* only the newest change still to be done */
-        char later[SP_ID_MAX];
-        int rc = store_op_later_active(rq->env->store, o.cluster_id, o.seq, later);
-        if (rc != ST_OK) api_store_error(w, rc, "reading operations");
-        else if (later[0])
-            api_problem(w, 409, "operation-not-newest",
-                        "operation %s of cluster %s is queued behind %s; cancel %s first",
-                        later, o.cluster_id, o.id, later);
-        else if (cluster_revert(rq, w, o.cluster_id, o.spec_before)) {
-            json_decref(o.error);
-            o.error = json_pack("{s:s, s:s}", "code", "CANCELLED", "message",
-                                strcmp(o.state, "RUNNING") == 0
-                                    ? "cancelled while running: the cluster returns to its previous spec from the next step on"
-                                    : "cancelled before it started");
-            snprintf(o.state, sizeof o.state, "CANCELLED");
-            rc = store_op_update(rq->env->store, &o);
-            if (rc == ST_OK) rc = cluster_sync_current_op(rq, o.cluster_id);
-            if (rc != ST_OK) api_store_error(w, rc, "cancelling the operation");
-            else api_json(w, 200, op_json(&o));
+                    op_type_parse(o.type) == OP_CREATE ? "delete the cluster instead" : "create the cluster again instead");
+    } else if (rc == CORE_NOT_NEWEST) {
+        api_problem(w, 409, "operation-not-newest",
+                    "operation %s of cluster %s is queued behind %s; cancel %s first",
+                    later, o.cluster_id, o.id, later);
+    } else if (rc != CORE_OK) {
+        api_store_error(w, rc, "reading operations");
+    } else if (cluster_revert_fits(rq, w, o.cluster_id, o.spec_before)) {
+        rc = ops_cancel(rq->env->store, &o);
+        if (rc != ST_OK) api_store_error(w, rc, "cancelling the operation");
+        else {
+            api_wake(rq, "cluster", o.cluster_id);
+            api_json(w, 200, op_json(&o));
         }
     }
     store_op_clear(&o);

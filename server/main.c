@@ -12,6 +12,7 @@
 #include "../workers/pool.h"
 #include "../workers/reconcile.h"
 #include "../workers/kube/probe.h"
+#include "../workers/cluster_health.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -96,6 +97,11 @@ static void resync_all(void *arg)
     store_cluster_ids(s->env.store, wake_cluster, s->env.queue);
 }
 
+static json_t *render_for_api(const void *ctx, const cluster_spec *c, const json_t *plane, char *err, size_t errlen)
+{
+    return render_cluster(c, plane, ctx, err, errlen);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     static server s;     /* large; lives for the whole run */
@@ -176,6 +182,11 @@ static int cmd_serve(int argc, char **argv)
     rec.health_slots = s.cfg.health_concurrency > 0 ? s.cfg.health_concurrency
                                                     : (s.cfg.workers / 2 > 0 ? s.cfg.workers / 2 : 1);
     s.env.kafka = kafka;
+    s.env.health_read = health_read_live;
+    s.env.health_ctx = kafka;
+    /* the manifests endpoint renders with the workers' options */
+    s.env.render = render_for_api;
+    s.env.render_ctx = &rec.render;
     /* at most half the HTTP threads may wait on Kafka (at least one) */
     static int live_reads_busy;
     s.env.live_reads_max = s.cfg.http_threads / 2 > 0 ? s.cfg.http_threads / 2 : 1;

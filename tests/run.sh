@@ -67,6 +67,7 @@ if [ -n "$BUILD" ]; then
   # $BUILD is GCC RelWithDebInfo already: the matrix builds the other five
   stage "build matrix (GCC, clang x Release, RelWithDebInfo, Debug; -Werror)" count_plain \
     env SP_MATRIX_SKIP=gcc-RelWithDebInfo bash scripts/build-matrix.sh
+  stage "layers: server -> api -> core <- workers, store below" count_plain bash scripts/check-layers.sh
   run_suite "$BUILD" "release"
   "$BUILD/streamplane" routes > "$BUILD/routes.txt"
   export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true

@@ -83,3 +83,11 @@ json_t *health_check(kafka_pool *pool, const char *bootstrap, int brokers_expect
     }
     return o;
 }
+
+json_t *health_read_live(void *pool, const json_t *status, const json_t *plane_spec, int brokers, int timeout_ms,
+                         health_verdict *v, const char **why)
+{
+    const char *route = health_route(status, plane_spec, why);
+    if (!route) return NULL;
+    return health_check(pool, route, brokers, timeout_ms, v);
+}

@@ -16,19 +16,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "kafka/health.h"
+#include "../core/health.h"
 
 /* The address the control plane uses for a cluster (borrowed from status),
  * or NULL with *why saying why there is none. plane_spec NULL: the manifests
  * target (never reachable). */
 const char *health_route(const json_t *status, const json_t *plane_spec, const char **why);
 
-typedef struct health_verdict {
-    bool reachable;             /* metadata was read */
-    bool all_brokers;           /* every expected broker is listed */
-    bool healthy;               /* all brokers and no offline partition */
-    char reason[40];            /* Healthy | KafkaUnreachable | BrokersOffline | OfflinePartitions */
-    char message[400];          /* a sentence for a person */
-} health_verdict;
 
 /* Reads metadata through the pool within timeout_ms and judges it against
  * brokers 0..brokers_expected-1. Returns the reading as JSON (new
@@ -36,5 +30,11 @@ typedef struct health_verdict {
  * counts; fills *v. */
 json_t *health_check(kafka_pool *pool, const char *bootstrap, int brokers_expected, int timeout_ms,
                      health_verdict *v);
+
+/* For the API's health endpoint (api_env.health_read, ctx: the kafka_pool):
+ * the route from status and the data plane, then one reading; NULL with
+ * *why when there is no route. */
+json_t *health_read_live(void *pool, const json_t *status, const json_t *plane_spec, int brokers, int timeout_ms,
+                         health_verdict *v, const char **why);
 
 #endif

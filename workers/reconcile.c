@@ -33,12 +33,15 @@
  * until the namespace is gone, and only then removes the row. */
 #define _GNU_SOURCE
 #include "reconcile.h"
-#include "kube/yamlout.h"
+#include "../common/yamlout.h"
 #include "kube/client.h"
 #include "kube/probe.h"
 #include "../common/util.h"
 #include "../common/conditions.h"
 #include "cluster_health.h"
+#include "../core/cluster.h"
+#include "../core/ops.h"
+#include "../core/phase.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -48,18 +51,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-json_t *reconcile_cluster_view(store_res *r, bool borrow)
-{
-    json_t *o = borrow ? json_incref(r->spec) : json_deep_copy(r->spec);
-    json_object_set_new(o, "id", json_string(r->id));
-    json_object_set_new(o, "tenant_id", json_string(r->tenant_id));
-    json_t *st = borrow ? json_incref(r->status) : json_deep_copy(r->status);
-    json_object_set_new(st, "phase", json_string(r->phase));
-    json_object_set_new(o, "status", st);
-    json_object_set_new(o, "generation", json_integer(r->generation));
-    return o;
-}
 
 static int rm_tree(const char *dir)
 {
@@ -114,30 +105,6 @@ static void set_ready(json_t *status, const char *st, const char *reason, const 
     condition_set(status, "Ready", st, reason, msg);
 }
 
-/* Marks the cluster's active operations up to generation gen as succeeded
- * with one step. */
-static int finish_ops(store_t *st, const char *cluster_id, int64_t gen, const char *step, const char *msg,
-                      const char *started)
-{
-    store_op *ops;
-    int n, rc = store_op_list(st, NULL, cluster_id, 0, 10000, &ops, &n);
-    if (rc != ST_OK) return rc;
-    char now[SP_TS_MAX];
-    sp_now_rfc3339(now);
-    for (int i = 0; i < n && rc == ST_OK; i++) {
-        store_op *o = &ops[i];
-        if (strcmp(o->state, "PENDING") && strcmp(o->state, "RUNNING")) continue;
-        if (gen && o->target_generation > gen) continue;
-        snprintf(o->state, sizeof o->state, "SUCCEEDED");
-        o->progress_percent = 100;
-        json_array_append_new(o->steps, json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", step, "state", "SUCCEEDED",
-                                                  "started_at", started, "finished_at", now, "message", msg));
-        rc = store_op_update(st, o);
-    }
-    store_op_free_list(ops, n);
-    return rc;
-}
-
 /* In one transaction: shows what the work is waiting for on the cluster's
  * oldest active operation (RUNNING from now on; step NULL leaves it alone),
  * sets the given condition on the cluster, and merges fields (consumed; a
@@ -148,24 +115,8 @@ static int record_progress(store_t *st, const char *cluster_id, const char *step
                            json_t *fields, int64_t gen)
 {
     if (store_begin(st) != ST_OK) { json_decref(fields); return -1; }
-    char cur[SP_ID_MAX];
-    int rc = step ? store_op_current(st, cluster_id, cur) : ST_OK;
-    store_op o;
-    if (step && rc == ST_OK && cur[0] && (rc = store_op_get(st, cur, NULL, &o)) == ST_OK) {
-        char now[SP_TS_MAX];
-        sp_now_rfc3339(now);
-        json_t *last = json_array_get(o.steps, json_array_size(o.steps) - 1);
-        const char *ln = json_string_value(json_object_get(last, "name"));
-        if (!last || !ln || strcmp(ln, step) != 0) {
-            last = json_pack("{s:s, s:s, s:s, s:n}", "name", step, "state", "RUNNING", "started_at", now, "finished_at");
-            json_array_append_new(o.steps, last);
-        }
-        json_object_set_new(last, "message", json_string(msg));
-        snprintf(o.state, sizeof o.state, "RUNNING");
-        if (percent > o.progress_percent) o.progress_percent = percent;
-        rc = store_op_update(st, &o);
-        store_op_clear(&o);
-    }
+    bool wrote;
+    int rc = step ? ops_step(st, cluster_id, step, msg, percent, &wrote) : ST_OK;
     if (rc == ST_OK && (cond || fields)) {
         store_res r;
         if ((rc = store_res_get(st, K_CLUSTER, cluster_id, NULL, &r)) == ST_OK) {
@@ -199,10 +150,10 @@ static int reconcile_manifests(reconciler *rc_, store_res *r)
     snprintf(dir, sizeof dir, "%s/%s", rc_->manifests_dir, r->id);
     store_t *st = rc_->store;
 
-    if (strcmp(r->phase, "DELETING") == 0) {
+    if (phase_of(r) == PHASE_DELETING) {
         if (rm_tree(dir) != 0) return -1;
         if (store_begin(st) != ST_OK) return -1;
-        int rc = finish_ops(st, r->id, 0, "remove manifests", "the cluster's manifest files were removed", started);
+        int rc = ops_finish(st, r->id, 0, "remove manifests", "the cluster's manifest files were removed", started);
         if (rc == ST_OK) rc = store_res_delete(st, K_CLUSTER, r->id);
         if (rc == ST_OK || rc == ST_NOTFOUND) return store_commit(st) == ST_OK ? 0 : -1;
         store_rollback(st);
@@ -213,9 +164,9 @@ static int reconcile_manifests(reconciler *rc_, store_res *r)
     if (store_op_current(st, r->id, cur) != ST_OK) return -1;
     if (observed == r->generation && !cur[0]) return 0;        /* nothing to do */
 
-    json_t *view = reconcile_cluster_view(r, false);
-    json_t *objs = render_cluster(view, NULL, &rc_->render, err, sizeof err);
-    json_decref(view);
+    cluster_spec spec;
+    cluster_spec_from_row(r, &spec);
+    json_t *objs = render_cluster(&spec, NULL, &rc_->render, err, sizeof err);
     if (!objs) return -1;
     int w = write_manifests(rc_->manifests_dir, r->id, objs, err, sizeof err);
     size_t nobj = json_array_size(objs);
@@ -226,7 +177,7 @@ static int reconcile_manifests(reconciler *rc_, store_res *r)
     store_res now;
     int rc = store_res_get(st, K_CLUSTER, r->id, NULL, &now);
     if (rc != ST_OK) { store_rollback(st); return rc == ST_NOTFOUND ? 0 : -1; }
-    if (now.generation != r->generation || strcmp(now.phase, r->phase) != 0) {
+    if (now.generation != r->generation || phase_of(&now) != phase_of(r)) {
         /* changed while we wrote: the next run writes the newer spec */
         store_rollback(st);
         store_res_clear(&now);
@@ -234,9 +185,9 @@ static int reconcile_manifests(reconciler *rc_, store_res *r)
     }
     char msg[1600];
     snprintf(msg, sizeof msg, "%zu objects written to %s; apply them with kubectl apply -f", nobj, dir);
-    rc = finish_ops(st, r->id, now.generation, "write manifests", msg, started);
+    rc = ops_finish(st, r->id, now.generation, "write manifests", msg, started);
     if (rc == ST_OK) {
-        snprintf(now.phase, sizeof now.phase, "RUNNING");
+        phase_converged(&now, true);
         json_object_set_new(now.status, "observed_generation", json_integer(now.generation));
         json_object_set_new(now.status, "current_operation_id", json_null());
         json_object_set_new(now.status, "target", json_string("manifests"));
@@ -336,11 +287,6 @@ static kube_client *plane_client(reconciler *rc_, const char *plane_id, json_t *
     if (c) *plane_spec = json_incref(dp.spec);
     store_res_clear(&dp);
     return c;
-}
-
-static bool transient(kube_rc rc)
-{
-    return rc == KUBE_CONNECT || rc == KUBE_TIMEOUT || rc == KUBE_UNAVAILABLE;
 }
 
 /* Ready replicas of a StatefulSet at its current generation, or -1 with
@@ -466,7 +412,7 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
     kube_rc krc = KUBE_OK;
     int out = -1;
 
-    if (strcmp(r->phase, "DELETING") == 0) {
+    if (phase_of(r) == PHASE_DELETING) {
         char role[160];
         snprintf(role, sizeof role, "streamplane-%s-node-reader", r->id);
         krc = kube_delete(c, "v1", "Namespace", NULL, ns, "Background", &e);
@@ -480,10 +426,10 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
         else
             krc = krc != KUBE_OK && krc != KUBE_NOT_FOUND ? krc : r2 != KUBE_OK && r2 != KUBE_NOT_FOUND ? r2 : r3;
         json_decref(o);
-        if (transient(g)) krc = g;
+        if (kube_transient(g)) krc = g;
         if (g == KUBE_NOT_FOUND) {
             if (store_begin(st) == ST_OK) {
-                int rc = finish_ops(st, r->id, 0, "delete namespace", "the namespace and its objects are gone", started);
+                int rc = ops_finish(st, r->id, 0, "delete namespace", "the namespace and its objects are gone", started);
                 if (rc == ST_OK) rc = store_res_delete(st, K_CLUSTER, r->id);
                 if (rc == ST_OK || rc == ST_NOTFOUND) out = store_commit(st) == ST_OK ? 0 : -1;
                 else store_rollback(st);
@@ -495,7 +441,7 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
         } else {
             snprintf(err, sizeof err, "%s", e.message);
             note_progress(st, r->id, "delete namespace", err, 0, "DataPlaneReachable",
-                          transient(g != KUBE_OK ? g : krc) ? "False" : "True", kube_rc_name(g != KUBE_OK ? g : krc));
+                          kube_transient(g != KUBE_OK ? g : krc) ? "False" : "True", kube_rc_name(g != KUBE_OK ? g : krc));
         }
         goto done;
     }
@@ -508,9 +454,9 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
     /* apply once per generation: while waiting for pods, only look */
     bool applied = json_integer_value(json_object_get(r->status, "applied_generation")) == r->generation;
     if (!applied) {
-        json_t *view = reconcile_cluster_view(r, false);
-        json_t *objs = render_cluster(view, plane, &rc_->render, err, sizeof err);
-        json_decref(view);
+        cluster_spec spec;
+        cluster_spec_from_row(r, &spec);
+        json_t *objs = render_cluster(&spec, plane, &rc_->render, err, sizeof err);
         if (!objs) { note_progress(st, r->id, "render objects", err, 0, NULL, NULL, NULL); goto done; }
         size_t i;
         json_t *obj;
@@ -524,8 +470,8 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
         }
         json_decref(objs);
         if (krc != KUBE_OK) {
-            note_progress(st, r->id, "apply objects", err, 10, "DataPlaneReachable", transient(krc) ? "False" : "True",
-                          transient(krc) ? "Unreachable" : kube_rc_name(krc));
+            note_progress(st, r->id, "apply objects", err, 10, "DataPlaneReachable", kube_transient(krc) ? "False" : "True",
+                          kube_transient(krc) ? "Unreachable" : kube_rc_name(krc));
             goto done;
         }
     }
@@ -535,8 +481,8 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
     int bready = cready >= 0 ? sts_ready(c, ns, RENDER_BROKER_STS, &bwant, &krc, &e) : -1;
     if (krc != KUBE_OK && krc != KUBE_NOT_FOUND) {
         snprintf(err, sizeof err, "reading the StatefulSets: %s", e.message);
-        note_progress(st, r->id, "wait for pods", err, 10, "DataPlaneReachable", transient(krc) ? "False" : "True",
-                      transient(krc) ? "Unreachable" : kube_rc_name(krc));
+        note_progress(st, r->id, "wait for pods", err, 10, "DataPlaneReachable", kube_transient(krc) ? "False" : "True",
+                      kube_transient(krc) ? "Unreachable" : kube_rc_name(krc));
         goto done;
     }
     if (krc == KUBE_NOT_FOUND) {
@@ -568,7 +514,7 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
         if (have < 0) {
             snprintf(err, sizeof err, "reading the brokers' external Services: %s", e.message);
             note_progress(st, r->id, "wait for external addresses", err, 90, "DataPlaneReachable",
-                          transient(krc) ? "False" : "True", transient(krc) ? "Unreachable" : kube_rc_name(krc));
+                          kube_transient(krc) ? "False" : "True", kube_transient(krc) ? "Unreachable" : kube_rc_name(krc));
             goto done;
         }
         if (have < bwant) {
@@ -613,7 +559,7 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
         out = rc == ST_NOTFOUND ? 0 : -1;
         goto done;
     }
-    if (now.generation != r->generation || strcmp(now.phase, r->phase) != 0) {
+    if (now.generation != r->generation || phase_of(&now) != phase_of(r)) {
         store_rollback(st);
         store_res_clear(&now);
         json_decref(addrs);
@@ -624,9 +570,9 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
     snprintf(err, sizeof err, "objects applied; controllers %d/%d and brokers %d/%d ready; %s",
              cready, cwant, bready, bwant,
              reading ? "Kafka metadata lists every broker" : "Kafka not checked (see the KafkaReady condition)");
-    rc = finish_ops(st, r->id, now.generation, reading ? "wait for Kafka" : "wait for pods", err, started);
+    rc = ops_finish(st, r->id, now.generation, reading ? "wait for Kafka" : "wait for pods", err, started);
     if (rc == ST_OK) {
-        snprintf(now.phase, sizeof now.phase, "%s", !reading || hv.healthy ? "RUNNING" : "DEGRADED");
+        phase_converged(&now, !reading || hv.healthy);
         json_object_set_new(now.status, "observed_generation", json_integer(now.generation));
         json_object_set_new(now.status, "current_operation_id", json_null());
         json_object_set_new(now.status, "brokers_ready", json_integer(bready));
@@ -650,7 +596,7 @@ static int reconcile_kube(reconciler *rc_, store_res *r)
 done:
     json_decref(plane);
     /* the circuit: transport failures count against the data plane */
-    if (transient(krc)) breaker_failure(&rc_->breakers, r->data_plane_id);
+    if (kube_transient(krc)) breaker_failure(&rc_->breakers, r->data_plane_id);
     else breaker_success(&rc_->breakers, r->data_plane_id);
     return out;
 }
@@ -705,16 +651,16 @@ static int health_tick(reconciler *rc_, store_res *r)
     char cur[SP_ID_MAX];
     int rc = store_res_get(st, K_CLUSTER, r->id, NULL, &now);
     if (rc != ST_OK) { store_rollback(st); json_decref(reading); return rc == ST_NOTFOUND ? 0 : -1; }
-    const char *phase = hv.healthy ? "RUNNING" : "DEGRADED";
+    cluster_phase phase = hv.healthy ? PHASE_RUNNING : PHASE_DEGRADED;
     json_t *old = json_object_get(now.status, "health");
-    bool settled = now.generation == r->generation && strcmp(now.phase, r->phase) == 0 &&
+    bool settled = now.generation == r->generation && phase_of(&now) == phase_of(r) &&
                    store_op_current(st, r->id, cur) == ST_OK && !cur[0];
-    bool write = settled && (strcmp(now.phase, phase) != 0 || reading_changed(old, reading) ||
+    bool write = settled && (phase_of(&now) != phase || reading_changed(old, reading) ||
                              sp_parse_rfc3339(json_string_value(json_object_get(reading, "checked_at"))) -
                                      sp_parse_rfc3339(json_string_value(json_object_get(old, "checked_at"))) >=
                                  HEALTH_REWRITE_S);
     if (write) {
-        snprintf(now.phase, sizeof now.phase, "%s", phase);
+        phase_health(&now, hv.healthy);
         json_object_set(now.status, "health", reading);
         condition_set(now.status, "KafkaReady", hv.healthy ? "True" : "False", hv.reason, hv.message);
         if (hv.healthy) set_ready(now.status, "True", "KafkaReady", hv.message);
@@ -730,12 +676,6 @@ static int health_tick(reconciler *rc_, store_res *r)
     return out > 0 ? out : 1;
 }
 
-static bool settled(const store_res *r)
-{
-    return (strcmp(r->phase, "RUNNING") == 0 || strcmp(r->phase, "DEGRADED") == 0) &&
-           json_integer_value(json_object_get(r->status, "observed_generation")) == r->generation;
-}
-
 int cluster_reconcile(void *ctx, const char *key)
 {
     reconciler *rc_ = ctx;
@@ -746,7 +686,7 @@ int cluster_reconcile(void *ctx, const char *key)
     if (rc != ST_OK) return -1;
     int out = 0;
     char cur[SP_ID_MAX] = "";
-    if (r.data_plane_id[0] && rc_->kafka && rc_->health_interval_ms > 0 && settled(&r) &&
+    if (r.data_plane_id[0] && rc_->kafka && rc_->health_interval_ms > 0 && phase_settled(&r) &&
         store_op_current(rc_->store, r.id, cur) == ST_OK && !cur[0])
         out = health_tick(rc_, &r);
     else

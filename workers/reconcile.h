@@ -27,10 +27,4 @@ void reconciler_fini(reconciler *rc);
 
 /* pool.h's reconcile_fn for keys "cluster/<id>". */
 int cluster_reconcile(void *ctx, const char *key);
-/* A cluster row as the API shows it (spec fields, id, tenant_id, status
- * with phase, generation), which is what the renderer takes. borrow: built
- * from the row's own spec and status, which it changes (for a caller that
- * answers and then clears the row); else from copies. */
-json_t *reconcile_cluster_view(store_res *r, bool borrow);
-
 #endif

@@ -41,7 +41,7 @@ int main(int argc, char **argv)
                     render_opts o = {.storage_class = (b % 2) ? "standard" : NULL,
                                      .metrics_namespace = (b % 4 == 0) ? "monitoring" : NULL};
                     char err[256];
-                    json_t *objs = render_cluster(c, (b % 3) ? plane : NULL, &o, err, sizeof err);
+                    json_t *objs = render_cluster_json(c, (b % 3) ? plane : NULL, &o, err, sizeof err);
                     if (!objs) {
                         fprintf(stderr, "render-matrix: %s b=%d %s: %s\n", avail[a], b, ext[e], err);
                         return 1;

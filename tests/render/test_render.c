@@ -35,7 +35,7 @@ static json_t *plane(void)
 static json_t *render(const json_t *c, const json_t *p, const render_opts *o)
 {
     char err[256];
-    json_t *out = render_cluster(c, p, o, err, sizeof err);
+    json_t *out = render_cluster_json(c, p, o, err, sizeof err);
     ck_assert_msg(out != NULL, "render failed: %s", err);
     return out;
 }
@@ -320,29 +320,29 @@ START_TEST(errors)
     char err[256];
     json_t *c = cluster(3, "multi_zone", "none", 0);
     json_object_del(json_object_get(c, "status"), "kafka_version");
-    ck_assert_ptr_null(render_cluster(c, NULL, NULL, err, sizeof err));
+    ck_assert_ptr_null(render_cluster_json(c, NULL, NULL, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "kafka_version"));
     json_decref(c);
 
     c = cluster(0, "single_zone", "none", 0);
-    ck_assert_ptr_null(render_cluster(c, NULL, NULL, err, sizeof err));
+    ck_assert_ptr_null(render_cluster_json(c, NULL, NULL, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "brokers"));
     json_decref(c);
 
     c = cluster(3, "multi_zone", "ingress", 0);
-    ck_assert_ptr_null(render_cluster(c, NULL, NULL, err, sizeof err));
+    ck_assert_ptr_null(render_cluster_json(c, NULL, NULL, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "external_access"));
     json_decref(c);
 
     c = cluster(3, "multi_zone", "none", 0);
     json_object_set_new(c, "config", json_pack("{s:s}", "bad key=1", "x"));
-    ck_assert_ptr_null(render_cluster(c, NULL, NULL, err, sizeof err));
+    ck_assert_ptr_null(render_cluster_json(c, NULL, NULL, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "config"));
     json_decref(c);
 
     c = cluster(3, "multi_zone", "none", 0);
     json_object_set_new(c, "id", json_string("KC_Upper"));
-    ck_assert_ptr_null(render_cluster(c, NULL, NULL, err, sizeof err));
+    ck_assert_ptr_null(render_cluster_json(c, NULL, NULL, err, sizeof err));
     json_decref(c);
 }
 END_TEST

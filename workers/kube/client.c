@@ -82,6 +82,29 @@ const char *kube_rc_name(kube_rc rc)
     return rc <= KUBE_ERROR ? N[rc] : "Error";
 }
 
+const char *kube_strerror(kube_rc rc)
+{
+    switch (rc) {
+    case KUBE_OK: return "ok";
+    case KUBE_NOT_FOUND: return "the object does not exist";
+    case KUBE_CONFLICT: return "the object exists or changed meanwhile";
+    case KUBE_GONE: return "the list or watch expired";
+    case KUBE_INVALID: return "the API server rejected the object as invalid";
+    case KUBE_UNAUTHORIZED: return "the credentials were not accepted";
+    case KUBE_FORBIDDEN: return "the credentials may not do this";
+    case KUBE_UNAVAILABLE: return "the API server is overloaded or unavailable";
+    case KUBE_TIMEOUT: return "the API server did not answer in time";
+    case KUBE_CONNECT: return "the API server cannot be reached";
+    case KUBE_UNSUPPORTED: return "the API server does not support this";
+    default: return "the call failed";
+    }
+}
+
+bool kube_transient(kube_rc rc)
+{
+    return rc == KUBE_CONNECT || rc == KUBE_TIMEOUT || rc == KUBE_UNAVAILABLE;
+}
+
 typedef struct buf { char *p; size_t n; } buf;
 
 static size_t on_data(char *d, size_t sz, size_t nm, void *u)

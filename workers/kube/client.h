@@ -9,6 +9,7 @@
 #define SP_KUBE_CLIENT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include "kubeconfig.h"
 
 typedef enum {
@@ -43,6 +44,13 @@ typedef struct kube_client kube_client;
 kube_client *kube_client_new(const kube_cfg *cfg, int timeout_ms);
 void kube_client_free(kube_client *c);
 const char *kube_rc_name(kube_rc rc);
+/* A sentence for a code, and whether trying again later can succeed (the
+ * API server could not be reached or answered 429/5xx); the workers count
+ * transient failures against the data plane's circuit and retry with
+ * backoff, and report permanent ones (credentials, forbidden, invalid) as
+ * such. */
+const char *kube_strerror(kube_rc rc);
+bool kube_transient(kube_rc rc);
 
 /* Server-side apply of a whole object (fieldManager=streamplane, force). */
 kube_rc kube_apply(kube_client *c, const json_t *obj, json_t **out, kube_err *e);

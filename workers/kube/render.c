@@ -4,7 +4,7 @@
  * Why one pure function: the kube worker, the manifests target and the tests
  * must all agree on what a cluster is, and a reconcile must send the whole
  * desired object every time (server-side apply). Everything here is built
- * from the cluster JSON alone, in a fixed order, so that the output is stable
+ * from the typed spec alone, in a fixed order, so that the output is stable
  * and can be compared with golden files.
  *
  * Layout: small string/JSON helpers, the inputs (rctx), the ConfigMap texts
@@ -118,56 +118,42 @@ static bool dns_label_ok(const char *s, size_t max)
     return true;
 }
 
-static long long int_field(const json_t *o, const char *k, long long dflt)
-{
-    const json_t *v = json_object_get(o, k);
-    return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
-static bool read_inputs(rctx *c, const json_t *cluster, const json_t *plane, const render_opts *o)
+static bool read_inputs(rctx *c, const cluster_spec *cl, const json_t *plane, const render_opts *o)
 {
     static const render_opts none = {0};
     if (!o) o = &none;
-    if (!json_is_object(cluster)) return fail(c, "cluster must be a JSON object");
-    const json_t *status = json_object_get(cluster, "status");
+    if (!cl) return fail(c, "no cluster");
 
-    c->id = json_string_value(json_object_get(cluster, "id"));
+    c->id = cl->id;
     if (!c->id) return fail(c, "cluster.id is missing");
     if (!dns_label_ok(c->id, 60)) return fail(c, "cluster.id \"%s\" cannot name a namespace", c->id);
-    c->tenant = json_string_value(json_object_get(cluster, "tenant_id"));
+    c->tenant = cl->tenant_id;
     if (!c->tenant) return fail(c, "cluster.tenant_id is missing");
     if (!label_value_ok(c->tenant)) return fail(c, "cluster.tenant_id \"%s\" is not a label value", c->tenant);
-    c->version = json_string_value(json_object_get(status, "kafka_version"));
+    c->version = cl->kafka_version;
     if (!c->version) return fail(c, "cluster.status.kafka_version (the resolved release) is missing");
     for (const char *p = c->version; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
             return fail(c, "cluster.status.kafka_version \"%s\" is not an image tag", c->version);
 
-    c->brokers = int_field(cluster, "brokers", 0);
+    c->brokers = cl->brokers;
     if (c->brokers < 1 || c->brokers > 1000) return fail(c, "cluster.brokers must be 1..1000");
-    c->storage_gib = int_field(cluster, "storage_gib", 0);
+    c->storage_gib = cl->storage_gib;
     if (c->storage_gib < 1) return fail(c, "cluster.storage_gib must be at least 1");
 
-    const char *avail = json_string_value(json_object_get(status, "availability"));
-    if (!avail) avail = json_string_value(json_object_get(cluster, "availability"));
-    if (!avail) avail = c->brokers >= 3 ? "multi_zone" : "single_zone";
-    if (strcmp(avail, "multi_zone") == 0) c->multi_zone = true;
-    else if (strcmp(avail, "single_zone") != 0) return fail(c, "availability \"%s\" is unknown", avail);
+    if (cl->availability == AVAIL_INVALID) return fail(c, "availability is unknown");
+    c->multi_zone = cl->availability == AVAIL_MULTI_ZONE;
     c->controllers = c->multi_zone ? 3 : 1;
 
-    c->ext = json_string_value(json_object_get(json_object_get(cluster, "external_access"), "type"));
-    if (!c->ext) c->ext = "none";
-    if (strcmp(c->ext, "none") != 0 && strcmp(c->ext, "nodeport") != 0 && strcmp(c->ext, "loadbalancer") != 0)
-        return fail(c, "external_access.type \"%s\" is unknown", c->ext);
-    c->ext_on = strcmp(c->ext, "none") != 0;
-    c->tiered = json_is_true(json_object_get(json_object_get(cluster, "tiered_storage"), "enabled"));
+    if (cl->external == EXT_INVALID) return fail(c, "external_access.type is unknown");
+    c->ext = cluster_external_name(cl->external);
+    c->ext_on = cl->external != EXT_NONE;
+    c->tiered = cl->tiered_storage;
     c->need_init = c->multi_zone || c->ext_on;
-    c->need_nodes = c->multi_zone || strcmp(c->ext, "nodeport") == 0;
+    c->need_nodes = c->multi_zone || cl->external == EXT_NODEPORT;
 
-    c->config = json_object_get(cluster, "config");
-    if (c->config && !json_is_object(c->config) && !json_is_null(c->config))
-        return fail(c, "cluster.config must be an object");
-    if (!json_is_object(c->config)) c->config = NULL;
+    c->config = cl->config;
+    if (c->config && !json_is_object(c->config)) return fail(c, "cluster.config must be an object");
     if (c->config) {
         const char *k; const json_t *v;
         json_object_foreach((json_t *)c->config, k, v) {
@@ -844,7 +830,7 @@ static bool add(json_t *out, json_t *o)
     return true;
 }
 
-json_t *render_cluster(const json_t *cluster, const json_t *plane, const render_opts *opts, char *err, size_t errlen)
+json_t *render_cluster(const cluster_spec *cluster, const json_t *plane, const render_opts *opts, char *err, size_t errlen)
 {
     rctx c = {0};
     c.err = err;
@@ -942,4 +928,15 @@ int render_namespace(const char *cluster_id, char *out, size_t cap)
 {
     int n = snprintf(out, cap, "sp-%s", cluster_id ? cluster_id : "");
     return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+json_t *render_cluster_json(const json_t *cluster, const json_t *plane, const render_opts *opts, char *err, size_t errlen)
+{
+    if (!json_is_object(cluster)) {
+        if (err && errlen) snprintf(err, errlen, "cluster must be a JSON object");
+        return NULL;
+    }
+    cluster_spec c;
+    cluster_spec_from_json(cluster, &c);
+    return render_cluster(&c, plane, opts, err, errlen);
 }

@@ -46,6 +46,7 @@
 
 #include <stddef.h>
 #include <jansson.h>
+#include "../../core/cluster.h"
 
 typedef struct render_opts {
     const char *image_registry;   /* default "docker.io/apache/kafka" -> image "<registry>:<version>" */
@@ -67,12 +68,18 @@ typedef struct render_opts {
 #define RENDER_CONTROLLER_BASE_ID 1000
 #define RENDER_DATA_DIR        "/var/lib/kafka/data"
 
-/* cluster: the API's cluster JSON as GET /v1/clusters/{id} returns it (fields: id, tenant_id, name,
- * kafka_version (client string) + status.kafka_version (resolved, e.g. "3.9.1"), brokers, storage_gib,
- * status.availability ("single_zone"|"multi_zone"), config {string:string}, external_access {type: none|nodeport|loadbalancer},
- * tiered_storage {enabled}); plane: the data plane JSON or NULL (zones: ["a","b","c"]).
- * Returns a JSON array of complete objects in apply order (Namespace first), or NULL with err filled. Deterministic. */
-json_t *render_cluster(const json_t *cluster, const json_t *plane, const render_opts *opts, char *err, size_t errlen);
+/* cluster: the typed desired spec (core/cluster.h); plane: the data plane's
+ * spec or NULL (zones: ["a","b","c"]). Returns a JSON array of complete
+ * objects in apply order (Namespace first), or NULL with err filled.
+ * Deterministic. */
+json_t *render_cluster(const cluster_spec *cluster, const json_t *plane, const render_opts *opts, char *err,
+                       size_t errlen);
+/* The same from the API's cluster JSON as GET /v1/clusters/{id} returns it
+ * (id, tenant_id, brokers, storage_gib, status.kafka_version,
+ * status.availability, config, external_access, tiered_storage): for the
+ * renderer's tests, golden files and the object matrix. */
+json_t *render_cluster_json(const json_t *cluster, const json_t *plane, const render_opts *opts, char *err,
+                            size_t errlen);
 /* Stable file name for an object, e.g. "05-statefulset-kafka-broker.json". */
 void render_filename(const json_t *obj, int index, char *out, size_t cap);
 /* The 22-char base64url KRaft cluster id, derived from the cluster id (stable for the cluster's life). */
