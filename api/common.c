@@ -119,6 +119,8 @@ void api_store_error(api_resp *w, int rc, const char *what)
 {
     if (rc == ST_BUSY)
         { api_problem(w, 503, "store-busy", "the store is busy; retry %s", what); w->retry_after = 1; }
+    else if (rc == ST_CONSTRAINT)
+        api_problem(w, 409, "constraint-failed", "%s failed: %s; read again and retry", what, store_strerror(rc));
     else
         api_problem(w, 500, "store-error", "the store failed while %s", what);
 }

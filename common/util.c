@@ -74,6 +74,25 @@ int64_t sp_mono_us(void)
 
 int64_t sp_mono_ms(void) { return sp_mono_us() / 1000; }
 
+int64_t sp_clock_wall_ms(const sp_clock *c)
+{
+    if (c && c->wall_ms) return c->wall_ms(c->arg);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sp_clock_mono_ms(const sp_clock *c) { return c && c->mono_ms ? c->mono_ms(c->arg) : sp_mono_ms(); }
+
+void sp_ms_rfc3339(int64_t wall_ms, char out[SP_TS_MAX])
+{
+    time_t t = (time_t)(wall_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, SP_TS_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, SP_TS_MAX - n, ".%03dZ", (int)(wall_ms % 1000));
+}
+
 static int digits(const char *s, int n)
 {
     int v = 0;

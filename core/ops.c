@@ -34,6 +34,9 @@ bool op_active(const store_op *o)
     return s == OPS_PENDING || s == OPS_RUNNING;
 }
 
+/* Operations finished per query (each a row with its steps: a few KiB). */
+#define OPS_FINISH_PAGE 32
+
 static void set_state(store_op *o, op_state s) { snprintf(o->state, sizeof o->state, "%s", STATES[s]); }
 
 int ops_create(store_t *st, store_res *r, op_type type, json_t *changes, json_t *before, char op_id[SP_ID_MAX])
@@ -135,11 +138,20 @@ int ops_step(store_t *st, const char *cluster_id, const char *step, const char *
     if (rc != ST_OK || !cur[0]) return rc;
     store_op o;
     if ((rc = store_op_get(st, cur, NULL, &o)) != ST_OK) return rc;
-    char now[SP_TS_MAX];
-    sp_now_rfc3339(now);
     json_t *last = json_array_get(o.steps, json_array_size(o.steps) - 1);
     const char *ln = json_string_value(json_object_get(last, "name"));
-    if (!last || !ln || strcmp(ln, step) != 0) {
+    const char *lm = json_string_value(json_object_get(last, "message"));
+    bool same_step = last && ln && strcmp(ln, step) == 0;
+    /* a poll that finds the same as the last one writes nothing: no fsync,
+     * and updated_at moves only when something did */
+    if (same_step && lm && strcmp(lm, msg) == 0 && op_state_parse(o.state) == OPS_RUNNING &&
+        percent <= o.progress_percent) {
+        store_op_clear(&o);
+        return ST_OK;
+    }
+    if (!same_step) {
+        char now[SP_TS_MAX];
+        sp_now_rfc3339(now);
         last = json_pack("{s:s, s:s, s:s, s:n}", "name", step, "state", "RUNNING", "started_at", now, "finished_at");
         json_array_append_new(o.steps, last);
     }
@@ -155,21 +167,23 @@ int ops_step(store_t *st, const char *cluster_id, const char *step, const char *
 int ops_finish(store_t *st, const char *cluster_id, int64_t gen, const char *step, const char *msg,
                const char *started)
 {
-    store_op *ops;
-    int n, rc = store_op_list(st, NULL, cluster_id, 0, 10000, &ops, &n);
-    if (rc != ST_OK) return rc;
     char now[SP_TS_MAX];
     sp_now_rfc3339(now);
-    for (int i = 0; i < n && rc == ST_OK; i++) {
-        store_op *o = &ops[i];
-        if (!op_active(o)) continue;
-        if (gen && o->target_generation > gen) continue;
-        set_state(o, OPS_SUCCEEDED);
-        o->progress_percent = 100;
-        json_array_append_new(o->steps, json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", step, "state", "SUCCEEDED",
-                                                  "started_at", started, "finished_at", now, "message", msg));
-        rc = store_op_update(st, o);
+    /* a page at a time: finished ones leave the active set, so each page
+     * starts from the oldest still active (a cluster's queue, not its history) */
+    for (;;) {
+        store_op *ops;
+        int n, rc = store_op_list_active(st, cluster_id, gen, OPS_FINISH_PAGE, &ops, &n);
+        if (rc != ST_OK) return rc;
+        for (int i = 0; i < n && rc == ST_OK; i++) {
+            store_op *o = &ops[i];
+            set_state(o, OPS_SUCCEEDED);
+            o->progress_percent = 100;
+            json_array_append_new(o->steps, json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", step, "state", "SUCCEEDED",
+                                                      "started_at", started, "finished_at", now, "message", msg));
+            rc = store_op_update(st, o);
+        }
+        store_op_free_list(ops, n);
+        if (rc != ST_OK || n < OPS_FINISH_PAGE) return rc;
     }
-    store_op_free_list(ops, n);
-    return rc;
 }

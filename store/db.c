@@ -107,6 +107,7 @@ const char *store_strerror(int rc)
     case ST_CONFLICT: return "already exists";
     case ST_STALE: return "changed meanwhile";
     case ST_BUSY: return "the database is busy";
+    case ST_CONSTRAINT: return "a row it refers to is missing or a value is not allowed";
     default: return "the database failed";
     }
 }
@@ -255,18 +256,41 @@ bool store_in_tx(store_t *st)
     return c && c->in_tx;
 }
 
-int store_ping_write(store_t *st)
+int store_ping(store_t *st)
 {
-    char now[SP_TS_MAX];
-    sp_now_rfc3339(now);
-    if (store_begin(st) != ST_OK) return ST_ERROR;
-    sqlite3_stmt *s = db_prep(st, "UPDATE meta SET v=?1 WHERE k='ready_probe'");
-    if (!s) { store_rollback(st); return ST_ERROR; }
-    sqlite3_bind_text(s, 1, now, -1, SQLITE_STATIC);
-    int rc = db_rc(sqlite3_step(s));
+    sqlite3_stmt *s = db_prep(st, "SELECT count(*) FROM meta");
+    if (!s) return ST_ERROR;
+    int rc = db_step(st, s);
     sqlite3_reset(s);
-    if (rc != ST_OK) { store_rollback(st); return rc; }
-    return store_commit(st);
+    if (rc != SQLITE_ROW) return db_rc(rc);
+    return access(st->path, W_OK) == 0 ? ST_OK : ST_ERROR;
+}
+
+void store_set_clock(store_t *st, const sp_clock *c)
+{
+    if (c) st->clock = *c;
+    else memset(&st->clock, 0, sizeof st->clock);
+}
+
+void store_fault_step(store_t *st, int nth, int sqlite_rc)
+{
+    __atomic_store_n(&st->fault_rc, sqlite_rc, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&st->fault_nth, nth, __ATOMIC_SEQ_CST);
+}
+
+int64_t store_steps(store_t *st) { return __atomic_load_n(&st->steps, __ATOMIC_RELAXED); }
+
+int db_step(store_t *st, sqlite3_stmt *s)
+{
+    __atomic_add_fetch(&st->steps, 1, __ATOMIC_RELAXED);
+    int nth = __atomic_load_n(&st->fault_nth, __ATOMIC_SEQ_CST);
+    while (nth > 0) {
+        if (__atomic_compare_exchange_n(&st->fault_nth, &nth, nth - 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+            if (nth == 1) return __atomic_load_n(&st->fault_rc, __ATOMIC_SEQ_CST);
+            break;
+        }
+    }
+    return sqlite3_step(s);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -298,12 +322,16 @@ void db_bind_opt_text(sqlite3_stmt *s, int i, const char *t)
     else sqlite3_bind_null(s, i);
 }
 
-int db_step_done(sqlite3_stmt *s)
+int db_step_done(store_t *st, sqlite3_stmt *s)
 {
     if (!s) return ST_ERROR;
-    int rc = sqlite3_step(s);
+    int rc = db_step(st, s);
+    int ext = sqlite3_extended_errcode(sqlite3_db_handle(s));
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? ST_OK : db_rc(rc);
+    if (rc == SQLITE_DONE) return ST_OK;
+    if (rc == SQLITE_CONSTRAINT && ext != SQLITE_CONSTRAINT_UNIQUE && ext != SQLITE_CONSTRAINT_PRIMARYKEY)
+        return ST_CONSTRAINT;
+    return db_rc(rc);
 }
 
 int db_changes(store_t *st)

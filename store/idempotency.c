@@ -13,12 +13,12 @@
 
 #define IDEM_TTL_S (24 * 3600)
 
-static void idem_horizon(char out[SP_TS_MAX])
+/* Rows older than IDEM_TTL_S are expired; each put deletes its key's own
+ * expired row and up to 16 more, oldest first, so the table stays
+ * near a day of writes without any write growing unbounded. */
+static void idem_horizon(store_t *st, char out[SP_TS_MAX])
 {
-    time_t t = time(NULL) - IDEM_TTL_S;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, SP_TS_MAX, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    sp_ms_rfc3339(sp_clock_wall_ms(&st->clock) - (int64_t)IDEM_TTL_S * 1000, out);
 }
 
 void store_idem_clear(store_idem *i)
@@ -30,7 +30,7 @@ void store_idem_clear(store_idem *i)
 int store_idem_get(store_t *st, const char *principal, const char *key, store_idem *out)
 {
     char since[SP_TS_MAX];
-    idem_horizon(since);
+    idem_horizon(st, since);
     sqlite3_stmt *s = db_prep(st, "SELECT body_hash, status, location, op_location, etag, body"
                                " FROM idempotency WHERE principal=?1 AND key=?2 AND created_at>=?3");
     if (!s) return ST_ERROR;
@@ -57,17 +57,23 @@ int store_idem_get(store_t *st, const char *principal, const char *key, store_id
 int store_idem_put(store_t *st, const char *principal, const char *key, const store_idem *in)
 {
     char now[SP_TS_MAX], since[SP_TS_MAX];
-    sp_now_rfc3339(now);
-    idem_horizon(since);
-    /* expired records go first (a few at a time, so no write grows unbounded),
-     * including an expired one under this very key */
-    sqlite3_stmt *s = db_prep(st, "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency"
-                               " WHERE created_at<?1 OR (principal=?2 AND key=?3 AND created_at<?1) LIMIT 16)");
+    sp_ms_rfc3339(sp_clock_wall_ms(&st->clock), now);
+    idem_horizon(st, since);
+    /* this key's expired record first: with it still there the INSERT
+     * below would fail however many others expired */
+    sqlite3_stmt *s = db_prep(st, "DELETE FROM idempotency WHERE principal=?2 AND key=?3 AND created_at<?1");
     if (!s) return ST_ERROR;
     sqlite3_bind_text(s, 1, since, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, principal, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
-    int rc = db_step_done(s);
+    int rc = db_step_done(st, s);
+    if (rc != ST_OK) return rc;
+    /* then a few other expired ones, oldest first (the created_at index) */
+    s = db_prep(st, "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency"
+                    " WHERE created_at<?1 ORDER BY created_at LIMIT 16)");
+    if (!s) return ST_ERROR;
+    sqlite3_bind_text(s, 1, since, -1, SQLITE_STATIC);
+    rc = db_step_done(st, s);
     if (rc != ST_OK) return rc;
     s = db_prep(st, "INSERT INTO idempotency(principal, key, body_hash, status, location,"
                                " op_location, etag, body, created_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
@@ -81,5 +87,5 @@ int store_idem_put(store_t *st, const char *principal, const char *key, const st
     sqlite3_bind_text(s, 7, in->etag, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 8, in->body ? in->body : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 9, now, -1, SQLITE_STATIC);
-    return db_step_done(s);
+    return db_step_done(st, s);
 }

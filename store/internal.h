@@ -33,6 +33,9 @@ struct store {
      * tail latency under load); a mutex hands the lock over at once. The
      * busy timeout still covers other processes (backups, sqlite3 CLI). */
     pthread_mutex_t writer;
+    sp_clock clock;           /* the idempotency window's (tests drive it) */
+    int fault_nth, fault_rc;  /* store_fault_step(): atomic */
+    int64_t steps;            /* store_steps(): atomic */
 };
 
 /* db.c */
@@ -45,8 +48,11 @@ void db_col_copy(sqlite3_stmt *s, int i, char *dst, size_t cap);
 json_t *db_col_json(sqlite3_stmt *s, int i);
 int db_bind_json(sqlite3_stmt *s, int i, const json_t *j);
 void db_bind_opt_text(sqlite3_stmt *s, int i, const char *t);
-/* Runs a statement that returns no rows. */
-int db_step_done(sqlite3_stmt *s);
+/* sqlite3_step, unless an injected fault is due (store_fault_step). */
+int db_step(store_t *st, sqlite3_stmt *s);
+/* Runs a statement that returns no rows. A unique or primary key
+ * violation is ST_CONFLICT, any other constraint ST_CONSTRAINT. */
+int db_step_done(store_t *st, sqlite3_stmt *s);
 int db_changes(store_t *st);
 /* schema.c */
 int db_migrate(sqlite3 *db, char *err, size_t errlen);

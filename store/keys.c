@@ -36,7 +36,7 @@ int store_key_insert(store_t *st, const store_key *k)
     sqlite3_bind_blob(s, 5, k->hash, 32, SQLITE_STATIC);
     sqlite3_bind_text(s, 6, k->created_at, -1, SQLITE_STATIC);
     db_bind_opt_text(s, 7, k->expires_at);
-    return db_step_done(s);
+    return db_step_done(st, s);
 }
 
 int store_key_get(store_t *st, const char *id, const char *tenant_id, store_key *out)
@@ -64,9 +64,13 @@ int store_key_list(store_t *st, const char *tenant_id, int64_t after, int limit,
     sqlite3_bind_int(s, 3, limit);
     store_key *list = calloc((size_t)(limit > 0 ? limit : 1), sizeof *list);
     if (!list) { sqlite3_reset(s); return ST_ERROR; }
-    int i = 0;
-    while (i < limit && sqlite3_step(s) == SQLITE_ROW) key_read(s, &list[i++]);
+    int rc = SQLITE_ROW, i = 0;
+    while (i < limit && (rc = db_step(st, s)) == SQLITE_ROW) key_read(s, &list[i++]);
     sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {   /* failed part way: no short page marked OK */
+        free(list);
+        return db_rc(rc);
+    }
     *out = list; *n = i;
     return ST_OK;
 }
@@ -79,7 +83,7 @@ int store_key_revoke(store_t *st, const char *id, const char *tenant_id, const c
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, tenant_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, when, -1, SQLITE_STATIC);
-    int rc = db_step_done(s);
+    int rc = db_step_done(st, s);
     if (rc != ST_OK) return rc;
     return db_changes(st) ? ST_OK : ST_NOTFOUND;
 }
@@ -89,5 +93,5 @@ int store_key_delete_tenant(store_t *st, const char *tenant_id)
     sqlite3_stmt *s = db_prep(st, "DELETE FROM api_keys WHERE tenant_id=?1");
     if (!s) return ST_ERROR;
     sqlite3_bind_text(s, 1, tenant_id, -1, SQLITE_STATIC);
-    return db_step_done(s);
+    return db_step_done(st, s);
 }

@@ -64,7 +64,7 @@ int store_op_insert(store_t *st, store_op *o)
     sqlite3_bind_text(s, 10, o->created_at, -1, SQLITE_STATIC);
     db_bind_json(s, 11, o->changes ? o->changes : json_object());
     db_bind_json(s, 12, o->spec_before);
-    int rc = db_step_done(s);
+    int rc = db_step_done(st, s);
     if (rc == ST_OK) {
         o->seq = sqlite3_last_insert_rowid(db_conn(st)->db);
         snprintf(o->updated_at, sizeof o->updated_at, "%s", o->created_at);
@@ -104,9 +104,36 @@ int store_op_list(store_t *st, const char *scope, const char *cluster_id, int64_
     sqlite3_bind_int(s, 4, limit);
     store_op *list = calloc((size_t)(limit > 0 ? limit : 1), sizeof *list);
     if (!list) { sqlite3_reset(s); return ST_ERROR; }
-    int i = 0;
-    while (i < limit && sqlite3_step(s) == SQLITE_ROW) op_read(s, &list[i++]);
+    int rc = SQLITE_ROW, i = 0;
+    while (i < limit && (rc = db_step(st, s)) == SQLITE_ROW) op_read(s, &list[i++]);
     sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {   /* failed part way: no short page marked OK */
+        store_op_free_list(list, i);
+        return db_rc(rc);
+    }
+    *out = list; *n = i;
+    return ST_OK;
+}
+
+int store_op_list_active(store_t *st, const char *cluster_id, int64_t max_gen, int limit, store_op **out, int *n)
+{
+    *out = NULL; *n = 0;
+    sqlite3_stmt *s = db_prep(st, "SELECT " OP_COLS " FROM operations WHERE cluster_id=?1"
+                                  " AND state IN ('PENDING','RUNNING') AND (?2=0 OR target_generation<=?2)"
+                                  " ORDER BY seq LIMIT ?3");
+    if (!s) return ST_ERROR;
+    sqlite3_bind_text(s, 1, cluster_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, max_gen);
+    sqlite3_bind_int(s, 3, limit);
+    store_op *list = calloc((size_t)(limit > 0 ? limit : 1), sizeof *list);
+    if (!list) { sqlite3_reset(s); return ST_ERROR; }
+    int rc = SQLITE_ROW, i = 0;
+    while (i < limit && (rc = db_step(st, s)) == SQLITE_ROW) op_read(s, &list[i++]);
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_op_free_list(list, i);
+        return db_rc(rc);
+    }
     *out = list; *n = i;
     return ST_OK;
 }
@@ -124,7 +151,7 @@ int store_op_update(store_t *st, store_op *o)
     db_bind_json(s, 4, o->steps ? o->steps : json_array());
     db_bind_json(s, 5, o->error);
     sqlite3_bind_text(s, 6, now, -1, SQLITE_STATIC);
-    int rc = db_step_done(s);
+    int rc = db_step_done(st, s);
     if (rc != ST_OK) return rc;
     if (!db_changes(st)) return ST_NOTFOUND;
     snprintf(o->updated_at, sizeof o->updated_at, "%s", now);
@@ -179,5 +206,5 @@ int store_op_supersede_active(store_t *st, const char *cluster_id, const char *m
     sqlite3_bind_text(s, 1, cluster_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, message, -1, SQLITE_STATIC);
-    return db_step_done(s);
+    return db_step_done(st, s);
 }

@@ -125,9 +125,13 @@ int store_res_list(store_t *st, store_kind k, const char *scope, int64_t after, 
     sqlite3_bind_int(s, 3, limit);
     store_res *list = calloc((size_t)(limit > 0 ? limit : 1), sizeof *list);
     if (!list) { sqlite3_reset(s); return ST_ERROR; }
-    int rc, i = 0;
-    while (i < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) res_read(s, k, &list[i++]);
+    int rc = SQLITE_ROW, i = 0;
+    while (i < limit && (rc = db_step(st, s)) == SQLITE_ROW) res_read(s, k, &list[i++]);
     sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {   /* failed part way: no short page marked OK */
+        store_res_free_list(list, i);
+        return db_rc(rc);
+    }
     *out = list; *n = i;
     return ST_OK;
 }
@@ -151,7 +155,7 @@ int store_res_insert(store_t *st, store_kind k, store_res *r)
         db_bind_opt_text(s, 10, r->data_plane_id);
         sqlite3_bind_text(s, 11, r->phase, -1, SQLITE_STATIC);
     }
-    int rc = db_step_done(s);
+    int rc = db_step_done(st, s);
     if (rc != ST_OK) return rc;
     conn *c = db_conn(st);
     r->seq = sqlite3_last_insert_rowid(c->db);
@@ -181,7 +185,7 @@ int store_res_update(store_t *st, store_kind k, store_res *r, int64_t expect_rv)
         db_bind_opt_text(s, 10, r->data_plane_id);
         sqlite3_bind_text(s, 11, r->phase, -1, SQLITE_STATIC);
     }
-    int rc = db_step_done(s);
+    int rc = db_step_done(st, s);
     if (rc != ST_OK) return rc;
     if (db_changes(st) == 0) {
         store_res probe;
@@ -206,7 +210,7 @@ int store_res_delete(store_t *st, store_kind k, const char *id)
     sqlite3_stmt *s = db_prep(st, SQL_DELETE[k]);
     if (!s) return ST_ERROR;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    int rc = db_step_done(s);
+    int rc = db_step_done(st, s);
     if (rc != ST_OK) return rc;
     return db_changes(st) ? ST_OK : ST_NOTFOUND;
 }

@@ -20,6 +20,7 @@ enum {
     ST_CONFLICT = 2,   /* unique constraint: name taken, key seen */
     ST_STALE = 3,      /* resource_version did not match */
     ST_BUSY = 4,       /* database locked past the busy timeout */
+    ST_CONSTRAINT = 5, /* another constraint: a row it refers to is missing, a value the schema forbids */
     ST_ERROR = -1,
 };
 
@@ -100,7 +101,9 @@ int store_begin(store_t *st);      /* BEGIN IMMEDIATE on this thread's connectio
 int store_commit(store_t *st);
 void store_rollback(store_t *st);
 bool store_in_tx(store_t *st);
-int store_ping_write(store_t *st); /* a tiny durable write, for /readyz */
+/* Readiness (/readyz): a read on this thread's connection, and the database
+ * file writable by this process. Writes nothing. */
+int store_ping(store_t *st);
 const char *store_errmsg(store_t *st);
 
 /* Versioned resources. tenant_scope limits to one tenant's rows (NULL = all). */
@@ -142,6 +145,9 @@ int store_clusters_with_active_ops(store_t *st, void (*cb)(void *arg, const char
 /* Marks every PENDING or RUNNING operation of a cluster CANCELLED (superseded). */
 int store_op_supersede_active(store_t *st, const char *cluster_id, const char *message);
 void store_op_free_list(store_op *list, int n);
+/* The active (PENDING or RUNNING) operations of a cluster whose target
+ * generation is at most max_gen (0: any), oldest first, at most limit. */
+int store_op_list_active(store_t *st, const char *cluster_id, int64_t max_gen, int limit, store_op **out, int *n);
 
 /* API keys. */
 int store_key_insert(store_t *st, const store_key *k);
@@ -155,5 +161,17 @@ int store_key_delete_tenant(store_t *st, const char *tenant_id);
 int store_idem_get(store_t *st, const char *principal, const char *key, store_idem *out);
 int store_idem_put(store_t *st, const char *principal, const char *key, const store_idem *in);
 void store_idem_clear(store_idem *i);
+
+/* ---- test hooks -------------------------------------------------------- */
+/* The clock of the idempotency window (NULL: the real one). */
+void store_set_clock(store_t *st, const sp_clock *c);
+/* Fault injection: the nth statement step from now (1: the next), on any
+ * thread, returns sqlite_rc (e.g. SQLITE_BUSY, SQLITE_NOMEM) instead of
+ * running; 0 clears. For the error paths the real database cannot be made
+ * to take on demand. */
+void store_fault_step(store_t *st, int nth, int sqlite_rc);
+/* Statement steps run so far by every thread (rows read, statements run):
+ * what a query costs, for tests that bound it. */
+int64_t store_steps(store_t *st);
 
 #endif

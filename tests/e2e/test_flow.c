@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "harness.h"
+#include <sqlite3.h>
 
 static spsrv S;
 static void up(void) { memset(&S, 0, sizeof S); srv_start(&S, NULL, NULL); }
@@ -503,6 +504,48 @@ START_TEST(quotas_are_enforced)
 }
 END_TEST
 
+/* The store's readiness probe row and the WAL's size, read straight from
+ * the server's SQLite file. */
+static void store_marks(char probe[64], long long *wal)
+{
+    char db[200], walp[210];
+    snprintf(db, sizeof db, "%s/streamplane.db", S.dir);
+    snprintf(walp, sizeof walp, "%s-wal", db);
+    sqlite3 *h;
+    ck_assert_int_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    ck_assert_int_eq(sqlite3_prepare_v2(h, "SELECT v FROM meta WHERE k='ready_probe'", -1, &q, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    snprintf(probe, 64, "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+    struct stat sb;
+    *wal = stat(walp, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* Issue 9, defect 3: /readyz (no token, no rate limit) wrote to the store on
+ * every call, so anyone could load the single writer. It reads now. */
+START_TEST(readyz_writes_nothing)
+{
+    spresp r = req(&S, "GET", "/readyz", NULL, NULL, 0, NULL);   /* the first may open the connection */
+    ck_assert_int_eq(r.status, 200);
+    resp_free(&r);
+    char before[64], after[64];
+    long long wal0, wal1;
+    store_marks(before, &wal0);
+    for (int i = 0; i < 50; i++) {
+        r = req(&S, "GET", "/readyz", NULL, NULL, 0, NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(&r, "status"), "ready");
+        resp_free(&r);
+        usleep(2000);                                           /* timestamps in ms: each call a new one */
+    }
+    store_marks(after, &wal1);
+    ck_assert_str_eq(after, before);
+    ck_assert_int_eq(wal1, wal0);
+}
+END_TEST
+
 START_TEST(system_endpoints)
 {
     spresp r = req(&S, "GET", "/readyz", NULL, NULL, 0, NULL);
@@ -768,6 +811,7 @@ Suite *suite_flow(void)
     tcase_add_test(t, pagination_walks_every_item_once);
     tcase_add_test(t, quotas_are_enforced);
     tcase_add_test(t, system_endpoints);
+    tcase_add_test(t, readyz_writes_nothing);
     tcase_add_test(t, data_planes_crud_and_secrets);
     tcase_add_test(t, tenant_lifecycle);
     suite_add_tcase(s, t);
