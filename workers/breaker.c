@@ -19,6 +19,14 @@ void breakers_init(breakers *b, int threshold)
 
 void breakers_destroy(breakers *b) { pthread_mutex_destroy(&b->mu); }
 
+void breakers_set_clock(breakers *b, const sp_clock *c)
+{
+    pthread_mutex_lock(&b->mu);
+    if (c) b->clock = *c;
+    else memset(&b->clock, 0, sizeof b->clock);
+    pthread_mutex_unlock(&b->mu);
+}
+
 static int slot(breakers *b, const char *key, bool create)
 {
     for (int i = 0; i < b->n; i++)
@@ -37,7 +45,7 @@ bool breaker_allow(breakers *b, const char *key, int64_t *wait_ms)
     pthread_mutex_lock(&b->mu);
     int i = slot(b, key, false);
     if (i >= 0 && b->s[i].open_until_ms) {
-        int64_t now = sp_mono_ms();
+        int64_t now = sp_clock_mono_ms(&b->clock);
         if (now < b->s[i].open_until_ms || b->s[i].probing) {
             ok = false;
             *wait_ms = b->s[i].open_until_ms > now ? b->s[i].open_until_ms - now : 500;
@@ -70,7 +78,7 @@ void breaker_failure(breakers *b, const char *key)
         if (b->s[i].probing || b->s[i].failures >= b->threshold) {
             int64_t p = b->s[i].period_ms ? b->s[i].period_ms * 2 : FIRST_PERIOD_MS;
             b->s[i].period_ms = p > MAX_PERIOD_MS ? MAX_PERIOD_MS : p;
-            b->s[i].open_until_ms = sp_mono_ms() + b->s[i].period_ms;
+            b->s[i].open_until_ms = sp_clock_mono_ms(&b->clock) + b->s[i].period_ms;
         }
         b->s[i].probing = false;
     }
@@ -84,4 +92,14 @@ bool breaker_is_open(breakers *b, const char *key)
     bool open = i >= 0 && b->s[i].open_until_ms > 0;
     pthread_mutex_unlock(&b->mu);
     return open;
+}
+
+void breaker_done(breakers *b, const char *key, breaker_outcome o)
+{
+    if (o == BREAKER_CALL_OK) { breaker_success(b, key); return; }
+    if (o == BREAKER_CALL_FAILED) { breaker_failure(b, key); return; }
+    pthread_mutex_lock(&b->mu);
+    int i = slot(b, key, false);
+    if (i >= 0) b->s[i].probing = false;   /* the next turn may probe */
+    pthread_mutex_unlock(&b->mu);
 }

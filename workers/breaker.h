@@ -11,10 +11,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../common/util.h"
+
+/* 256 data planes, ~80 bytes each; a data plane past that is never broken
+ * (its calls always go through). */
 #define BREAKER_SLOTS 256
 
 typedef struct breakers {
     pthread_mutex_t mu;
+    sp_clock clock;            /* the periods' clock (tests drive it) */
     struct { char key[48]; int failures; int64_t open_until_ms; int64_t period_ms; bool probing; } s[BREAKER_SLOTS];
     int n;
     int threshold;             /* failures in a row that open the circuit */
@@ -24,8 +29,17 @@ void breakers_init(breakers *b, int threshold);
 void breakers_destroy(breakers *b);
 /* May this key be called now? If not, *wait_ms says for how long. */
 bool breaker_allow(breakers *b, const char *key, int64_t *wait_ms);
-void breaker_success(breakers *b, const char *key);
-void breaker_failure(breakers *b, const char *key);
+void breakers_set_clock(breakers *b, const sp_clock *c);
+
+/* How an allowed turn ended. Every breaker_allow() that returned true is
+ * followed by one breaker_done(): a turn that made no call to the data
+ * plane (it failed before, or had nothing to ask) neither closes an open
+ * circuit nor keeps a half-open one waiting for an answer that never
+ * comes. */
+typedef enum { BREAKER_CALL_OK = 0, BREAKER_CALL_FAILED, BREAKER_NO_CALL } breaker_outcome;
+void breaker_done(breakers *b, const char *key, breaker_outcome o);
+void breaker_success(breakers *b, const char *key);   /* breaker_done(BREAKER_CALL_OK) */
+void breaker_failure(breakers *b, const char *key);   /* breaker_done(BREAKER_CALL_FAILED) */
 bool breaker_is_open(breakers *b, const char *key);
 
 #endif

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+/* One per key waiting (later) or failing lately (fails): a key string and
+ * a few integers; bounded by the keys there are (one cluster, one entry). */
 typedef struct delayed {
     char *key;
     int64_t due_ms;
@@ -30,7 +32,8 @@ struct worker_pool {
     pthread_mutex_t mu;
     delayed *later;          /* keys waiting for their time */
     delayed *fails;          /* failure counts of keys that failed lately */
-    volatile bool stop;
+    bool stop;               /* atomic */
+    sp_clock clock;          /* delayed wakes and resyncs (tests drive it) */
     int64_t resync_ms, next_resync;
     void (*resync)(void *arg);
     void *resync_arg;
@@ -42,7 +45,7 @@ void pool_set_resync(worker_pool *p, int64_t period_ms, void (*fn)(void *arg), v
     p->resync_ms = period_ms;
     p->resync = fn;
     p->resync_arg = arg;
-    p->next_resync = sp_mono_ms() + period_ms;
+    p->next_resync = sp_clock_mono_ms(&p->clock) + period_ms;
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -73,8 +76,8 @@ static void wake_later(worker_pool *p, const char *key, int64_t ms)
 {
     delayed *d = calloc(1, sizeof *d);
     if (!d || !(d->key = strdup(key))) { free(d); return; }
-    d->due_ms = sp_mono_ms() + ms;
     pthread_mutex_lock(&p->mu);
+    d->due_ms = sp_clock_mono_ms(&p->clock) + ms;
     /* one delayed wake per key, the earliest: a key woken meanwhile (a
      * change, a resync) and requeued again must not start a second chain of
      * periodic runs (health checks would double with every resync) */
@@ -103,10 +106,10 @@ int pool_delayed(worker_pool *p)
 static void *timer_main(void *arg)
 {
     worker_pool *p = arg;
-    while (!p->stop) {
+    while (!__atomic_load_n(&p->stop, __ATOMIC_SEQ_CST)) {
         usleep(50000);
-        int64_t now = sp_mono_ms();
         pthread_mutex_lock(&p->mu);
+        int64_t now = sp_clock_mono_ms(&p->clock);
         for (delayed **pp = &p->later; *pp;) {
             delayed *d = *pp;
             if (d->due_ms <= now) {
@@ -124,23 +127,37 @@ static void *timer_main(void *arg)
     return NULL;
 }
 
+int64_t pool_backoff_ms(int failures, unsigned char jitter)
+{
+    int f = failures < 1 ? 1 : failures > 8 ? 8 : failures;
+    int64_t ms = 200LL << (f - 1);
+    if (ms > 30000) ms = 30000;
+    return ms + ms * jitter / 1024;
+}
+
+void pool_set_clock(worker_pool *p, const sp_clock *c)
+{
+    pthread_mutex_lock(&p->mu);
+    if (c) p->clock = *c;
+    else memset(&p->clock, 0, sizeof p->clock);
+    pthread_mutex_unlock(&p->mu);
+}
+
 static void *worker_main(void *arg)
 {
     worker_pool *p = arg;
     char key[256];
-    while (!p->stop) {
+    while (!__atomic_load_n(&p->stop, __ATOMIC_SEQ_CST)) {
         if (!queue_take(p->q, key, sizeof key, 200)) continue;
         int r = p->fn(p->ctx, key);
         queue_done(p->q, key);
         if (r == 0) failures_bump(p, key, false);
         else if (r > 0) wake_later(p, key, r);
         else {
-            int f = failures_bump(p, key, true);
-            int64_t ms = 200LL << (f < 8 ? f - 1 : 7);
-            if (ms > 30000) ms = 30000;
+            int f = failures_bump(p, key, true);   /* 0 when its count could not be kept */
             unsigned char j;
             sp_random(&j, 1);
-            wake_later(p, key, ms + ms * j / 1024);
+            wake_later(p, key, pool_backoff_ms(f, j));
         }
     }
     return NULL;
@@ -150,12 +167,21 @@ worker_pool *pool_start(int workers, work_queue *q, reconcile_fn fn, void *ctx)
 {
     worker_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
-    p->q = q; p->fn = fn; p->ctx = ctx; p->n = workers;
+    p->q = q; p->fn = fn; p->ctx = ctx;
     pthread_mutex_init(&p->mu, NULL);
     p->threads = calloc((size_t)workers, sizeof *p->threads);
-    if (!p->threads) { free(p); return NULL; }
-    for (int i = 0; i < workers; i++) pthread_create(&p->threads[i], NULL, worker_main, p);
-    pthread_create(&p->timer, NULL, timer_main, p);
+    bool ok = p->threads != NULL;
+    for (int i = 0; ok && i < workers; i++)
+        if ((ok = pthread_create(&p->threads[i], NULL, worker_main, p) == 0)) p->n++;
+    bool timer = ok && pthread_create(&p->timer, NULL, timer_main, p) == 0;
+    if (!timer) {                  /* stop what started: no half pool */
+        __atomic_store_n(&p->stop, true, __ATOMIC_SEQ_CST);
+        for (int i = 0; i < p->n; i++) pthread_join(p->threads[i], NULL);
+        pthread_mutex_destroy(&p->mu);
+        free(p->threads);
+        free(p);
+        return NULL;
+    }
     return p;
 }
 
@@ -167,7 +193,7 @@ static void free_list(delayed *d)
 void pool_stop(worker_pool *p)
 {
     if (!p) return;
-    p->stop = true;
+    __atomic_store_n(&p->stop, true, __ATOMIC_SEQ_CST);
     for (int i = 0; i < p->n; i++) pthread_join(p->threads[i], NULL);
     pthread_join(p->timer, NULL);
     free_list(p->later);

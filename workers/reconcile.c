@@ -46,6 +46,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,16 +111,30 @@ static void set_ready(json_t *status, const char *st, const char *reason, const 
  * sets the given condition on the cluster, and merges fields (consumed; a
  * null value deletes the key) into its status when the cluster is still
  * at generation gen (0: whatever it is). */
+/* Two statuses differ in more than when the last health reading was
+ * taken (a reading that changed only its checked_at is not news). */
+static bool status_differs(const json_t *a, const json_t *b)
+{
+    json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
+    json_object_del(json_object_get(x, "health"), "checked_at");
+    json_object_del(json_object_get(y, "health"), "checked_at");
+    bool differs = !json_equal(x, y);
+    json_decref(x);
+    json_decref(y);
+    return differs;
+}
+
 static int record_progress(store_t *st, const char *cluster_id, const char *step, const char *msg, int percent,
                            const char *cond, const char *cond_status, const char *cond_reason,
                            json_t *fields, int64_t gen)
 {
     if (store_begin(st) != ST_OK) { json_decref(fields); return -1; }
-    bool wrote;
+    bool wrote = false;
     int rc = step ? ops_step(st, cluster_id, step, msg, percent, &wrote) : ST_OK;
     if (rc == ST_OK && (cond || fields)) {
         store_res r;
         if ((rc = store_res_get(st, K_CLUSTER, cluster_id, NULL, &r)) == ST_OK) {
+            json_t *before = json_deep_copy(r.status);
             if (cond) condition_set(r.status, cond, cond_status, cond_reason, msg);
             const char *k;
             json_t *v;
@@ -128,12 +143,18 @@ static int record_progress(store_t *st, const char *cluster_id, const char *step
                     if (json_is_null(v)) json_object_del(r.status, k);
                     else json_object_set(r.status, k, v);
                 }
-            rc = store_res_update(st, K_CLUSTER, &r, 0);
+            /* only a change moves resource_version: a client's If-Match
+             * holds while an operation waits, and a poll costs no fsync */
+            if (status_differs(before, r.status)) {
+                rc = store_res_update(st, K_CLUSTER, &r, 0);
+                wrote = rc == ST_OK;
+            }
+            json_decref(before);
             store_res_clear(&r);
         }
     }
     json_decref(fields);
-    if (rc != ST_OK) { store_rollback(st); return -1; }
+    if (rc != ST_OK || !wrote) { store_rollback(st); return rc == ST_OK ? 0 : -1; }
     return store_commit(st) == ST_OK ? 0 : -1;
 }
 
@@ -201,7 +222,9 @@ static int reconcile_manifests(reconciler *rc_, store_res *r)
 }
 
 /* Each worker thread keeps a client per data plane (its curl handle keeps
- * connections open), rebuilt when the data plane's row changes. */
+ * connections open), rebuilt when the data plane's row changes. Cost: 8
+ * clients per worker thread (a curl handle and its connections each); a
+ * ninth data plane replaces the first slot. */
 #define CLIENT_CACHE 8
 typedef struct client_cache {
     struct { char plane[SP_ID_MAX]; int64_t rv; kube_client *c; json_t *spec; } e[CLIENT_CACHE];
@@ -387,217 +410,287 @@ static int external_bootstrap(kube_client *c, const char *ns, int n, char *out, 
 
 static int jittered(int ms);
 
+/* One turn of a cluster against its data plane: what the steps share. */
+typedef struct kturn {
+    reconciler *rc;
+    store_t *st;
+    store_res *r;
+    kube_client *c;
+    json_t *plane;              /* the data plane's spec (a reference) */
+    char ns[128];
+    char started[SP_TS_MAX];
+    char err[600];
+    kube_rc krc;                /* the outcome that counts for the circuit */
+    bool called;                /* a call went to the data plane */
+    kube_err e;
+} kturn;
+
+/* A step's answer when the turn goes on to the next step; any other value
+ * is the turn's result (pool.h: 0 done, > 0 again in ms, < 0 failed). */
+#define NEXT INT_MIN
+
+/* After a failed call: the condition says whether the data plane is
+ * unreachable (transient: retried with backoff, counted against its
+ * circuit) or answered with a refusal (permanent: the same call would fail
+ * again, so it is tried again only after the longest backoff). */
+static int call_failed(kturn *t, const char *step, int percent)
+{
+    bool tr = kube_transient(t->krc);
+    note_progress(t->st, t->r->id, step, t->err, percent, "DataPlaneReachable", tr ? "False" : "True",
+                  tr ? "Unreachable" : kube_rc_name(t->krc));
+    return tr ? -1 : 30000;
+}
+
+static bool gone_or_ok(kube_rc rc) { return rc == KUBE_OK || rc == KUBE_NOT_FOUND; }
+
+/* DELETING: remove the namespace and the cluster-scoped RBAC objects, wait
+ * until the namespace is gone, then remove the row. */
+static int step_delete(kturn *t)
+{
+    char role[160];
+    snprintf(role, sizeof role, "streamplane-%s-node-reader", t->r->id);
+    t->called = true;
+    kube_rc r1 = kube_delete(t->c, "v1", "Namespace", NULL, t->ns, "Background", &t->e);
+    kube_rc r2 = kube_delete(t->c, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", NULL, role, NULL, &t->e);
+    kube_rc r3 = kube_delete(t->c, "rbac.authorization.k8s.io/v1", "ClusterRole", NULL, role, NULL, &t->e);
+    t->krc = !gone_or_ok(r1) ? r1 : !gone_or_ok(r2) ? r2 : !gone_or_ok(r3) ? r3 : KUBE_OK;
+    if (t->krc != KUBE_OK) {
+        snprintf(t->err, sizeof t->err, "%s", t->e.message);
+        return call_failed(t, "delete namespace", 0);
+    }
+    json_t *o = NULL;
+    kube_rc g = kube_get(t->c, "v1", "Namespace", NULL, t->ns, &o, &t->e);
+    json_decref(o);
+    if (g == KUBE_OK) {
+        snprintf(t->err, sizeof t->err, "waiting for namespace %s to be deleted", t->ns);
+        note_progress(t->st, t->r->id, "delete namespace", t->err, 50, "DataPlaneReachable", "True", "Reachable");
+        return 500;
+    }
+    if (g != KUBE_NOT_FOUND) {
+        t->krc = g;
+        snprintf(t->err, sizeof t->err, "%s", t->e.message);
+        return call_failed(t, "delete namespace", 0);
+    }
+    if (store_begin(t->st) != ST_OK) return -1;
+    int rc = ops_finish(t->st, t->r->id, 0, "delete namespace", "the namespace and its objects are gone", t->started);
+    if (rc == ST_OK) rc = store_res_delete(t->st, K_CLUSTER, t->r->id);
+    if (rc == ST_OK || rc == ST_NOTFOUND) return store_commit(t->st) == ST_OK ? 0 : -1;
+    store_rollback(t->st);
+    return -1;
+}
+
+/* Nothing to do when the generation was observed and no operation waits. */
+static int step_needed(kturn *t)
+{
+    int64_t observed = json_integer_value(json_object_get(t->r->status, "observed_generation"));
+    char cur[SP_ID_MAX];
+    if (store_op_current(t->st, t->r->id, cur) != ST_OK) return -1;
+    return observed == t->r->generation && !cur[0] ? 0 : NEXT;
+}
+
+/* Server-side apply of every rendered object, once per generation: while
+ * waiting for pods, the turn only looks. */
+static int step_apply(kturn *t)
+{
+    if (json_integer_value(json_object_get(t->r->status, "applied_generation")) == t->r->generation) return NEXT;
+    cluster_spec spec;
+    cluster_spec_from_row(t->r, &spec);
+    json_t *objs = render_cluster(&spec, t->plane, &t->rc->render, t->err, sizeof t->err);
+    if (!objs) {   /* the spec cannot be rendered: nothing to call, and retrying will not help */
+        note_progress(t->st, t->r->id, "render objects", t->err, 0, NULL, NULL, NULL);
+        return 30000;
+    }
+    t->called = true;
+    size_t i;
+    json_t *obj;
+    json_array_foreach(objs, i, obj) {
+        t->krc = kube_apply(t->c, obj, NULL, &t->e);
+        if (t->krc != KUBE_OK) {
+            snprintf(t->err, sizeof t->err, "applying %s %s: %s", json_string_value(json_object_get(obj, "kind")),
+                     json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")), t->e.message);
+            break;
+        }
+    }
+    json_decref(objs);
+    return t->krc == KUBE_OK ? NEXT : call_failed(t, "apply objects", 10);
+}
+
+typedef struct pods { int cready, cwant, bready, bwant; } pods;
+
+/* Both StatefulSets report every replica ready at their generation. */
+static int step_wait_pods(kturn *t, pods *p)
+{
+    t->called = true;
+    /* a StatefulSet just applied always exists; -1 here is a transport failure */
+    p->cready = sts_ready(t->c, t->ns, RENDER_CONTROLLER_STS, &p->cwant, &t->krc, &t->e);
+    p->bready = p->cready >= 0 ? sts_ready(t->c, t->ns, RENDER_BROKER_STS, &p->bwant, &t->krc, &t->e) : -1;
+    if (t->krc == KUBE_NOT_FOUND) {
+        /* applied objects are gone (a restored or replaced API server): apply again */
+        t->krc = KUBE_OK;
+        record_progress(t->st, t->r->id, NULL, NULL, 0, NULL, NULL, NULL, json_pack("{s:n}", "applied_generation"), 0);
+        return 1;
+    }
+    if (t->krc != KUBE_OK) {
+        snprintf(t->err, sizeof t->err, "reading the StatefulSets: %s", t->e.message);
+        return call_failed(t, "wait for pods", 10);
+    }
+    if (p->cready >= p->cwant && p->bready >= p->bwant) return NEXT;
+    snprintf(t->err, sizeof t->err, "objects applied; waiting for pods: controllers %d/%d, brokers %d/%d ready",
+             p->cready, p->cwant, p->bready, p->bwant);
+    int want = p->cwant + p->bwant > 0 ? p->cwant + p->bwant : 1;
+    int pct = 20 + 70 * (p->cready + p->bready) / want;
+    /* one transaction: the step, the condition, the ready count, and what
+     * was applied (so the next look does not apply again) */
+    record_progress(t->st, t->r->id, "wait for pods", t->err, pct, "DataPlaneReachable", "True", "Reachable",
+                    json_pack("{s:i, s:I}", "brokers_ready", p->bready, "applied_generation",
+                              (json_int_t)t->r->generation),
+                    t->r->generation);
+    return 300;
+}
+
+/* With external access: every broker's external address. */
+static int step_external(kturn *t, const pods *p, char *ext, size_t cap)
+{
+    ext[0] = 0;
+    const char *etype = json_string_value(json_object_get(json_object_get(t->r->spec, "external_access"), "type"));
+    if (cluster_external_parse(etype) == EXT_NONE) return NEXT;
+    int have = external_bootstrap(t->c, t->ns, p->bwant, ext, cap, &t->krc, &t->e);
+    if (have < 0) {
+        snprintf(t->err, sizeof t->err, "reading the brokers' external Services: %s", t->e.message);
+        return call_failed(t, "wait for external addresses", 90);
+    }
+    if (have >= p->bwant) return NEXT;
+    snprintf(t->err, sizeof t->err, "pods ready; waiting for external addresses: %d/%d brokers have one", have,
+             p->bwant);
+    note_progress(t->st, t->r->id, "wait for external addresses", t->err, 90, "DataPlaneReachable", "True",
+                  "Reachable");
+    return 500;
+}
+
+/* What Kafka said (or why it was not asked). */
+typedef struct kreading {
+    json_t *addrs;              /* bootstrap_servers, external_bootstrap_servers */
+    json_t *reading;            /* NULL: Kafka not read */
+    bool routed;                /* a route and a client: Kafka was asked */
+    health_verdict hv;
+} kreading;
+
+/* Kafka metadata lists every broker (when streamplane can reach Kafka). */
+static int step_kafka(kturn *t, const pods *p, const char *ext, kreading *k)
+{
+    char boot[256];
+    snprintf(boot, sizeof boot, "%s.%s.svc.cluster.local:9092", RENDER_BOOTSTRAP_SVC, t->ns);
+    k->addrs = json_pack("{s:s, s:s?}", "bootstrap_servers", boot, "external_bootstrap_servers", ext[0] ? ext : NULL);
+    const char *why = NULL;
+    const char *route = health_route(k->addrs, t->plane, &why);
+    k->routed = route && t->rc->kafka;
+    if (k->routed) {
+        k->reading = health_check(t->rc->kafka, route, p->bwant, t->rc->kafka_timeout_ms, &k->hv);
+        if (k->hv.all_brokers) return NEXT;
+        snprintf(t->err, sizeof t->err, "pods ready; waiting for Kafka metadata to list every broker: %s",
+                 k->hv.message);
+        json_t *f = json_deep_copy(k->addrs);
+        json_object_set(f, "health", k->reading);
+        record_progress(t->st, t->r->id, "wait for Kafka", t->err, 95, "KafkaReady", "False", k->hv.reason, f,
+                        t->r->generation);
+        return 1000;
+    }
+    snprintf(k->hv.reason, sizeof k->hv.reason, "%s", route ? "NotChecked" : "NoRoute");
+    snprintf(k->hv.message, sizeof k->hv.message, "%s", route ? "this server was started without a Kafka client" : why);
+    return NEXT;
+}
+
+/* Everything is there: the operations up to this generation succeed and
+ * the cluster turns RUNNING (or DEGRADED), in one transaction. */
+static void converged_status(store_res *now, const pods *p, const char *ext, const kreading *k, const char *msg)
+{
+    bool healthy = !k->reading || k->hv.healthy;
+    phase_converged(now, healthy);
+    json_object_set_new(now->status, "observed_generation", json_integer(now->generation));
+    json_object_set_new(now->status, "current_operation_id", json_null());
+    json_object_set_new(now->status, "brokers_ready", json_integer(p->bready));
+    json_object_set_new(now->status, "applied_generation", json_integer(now->generation));
+    json_object_update(now->status, k->addrs);
+    if (!ext[0]) json_object_del(now->status, "external_bootstrap_servers");
+    if (k->reading) json_object_set(now->status, "health", k->reading);
+    if (healthy) set_ready(now->status, "True", k->reading ? "KafkaReady" : "PodsReady", msg);
+    else set_ready(now->status, "False", k->hv.reason, k->hv.message);
+    condition_set(now->status, "DataPlaneReachable", "True", "Reachable", "the data plane's API server answers");
+    condition_set(now->status, "KafkaReady", k->reading ? (k->hv.healthy ? "True" : "False") : "Unknown",
+                  k->hv.reason, k->hv.message);
+}
+
+static int step_converge(kturn *t, const pods *p, const char *ext, const kreading *k)
+{
+    if (store_begin(t->st) != ST_OK) return -1;
+    store_res now;
+    int rc = store_res_get(t->st, K_CLUSTER, t->r->id, NULL, &now);
+    if (rc != ST_OK) { store_rollback(t->st); return rc == ST_NOTFOUND ? 0 : -1; }
+    if (now.generation != t->r->generation || phase_of(&now) != phase_of(t->r)) {
+        store_rollback(t->st);          /* changed meanwhile: the next turn works on the new spec */
+        store_res_clear(&now);
+        return 1;
+    }
+    snprintf(t->err, sizeof t->err, "objects applied; controllers %d/%d and brokers %d/%d ready; %s",
+             p->cready, p->cwant, p->bready, p->bwant,
+             k->reading ? "Kafka metadata lists every broker" : "Kafka not checked (see the KafkaReady condition)");
+    rc = ops_finish(t->st, t->r->id, now.generation, k->reading ? "wait for Kafka" : "wait for pods", t->err,
+                    t->started);
+    if (rc == ST_OK) {
+        converged_status(&now, p, ext, k, t->err);
+        rc = store_res_update(t->st, K_CLUSTER, &now, 0);
+    }
+    store_res_clear(&now);
+    if (rc != ST_OK) { store_rollback(t->st); return -1; }
+    if (store_commit(t->st) != ST_OK) return -1;
+    return k->routed && t->rc->health_interval_ms > 0 ? jittered(t->rc->health_interval_ms) : 0;
+}
+
+/* The steps in order; each either hands on (NEXT) or ends the turn. */
+static int kube_turn(kturn *t)
+{
+    if (phase_of(t->r) == PHASE_DELETING) return step_delete(t);
+    int out;
+    if ((out = step_needed(t)) != NEXT) return out;
+    if ((out = step_apply(t)) != NEXT) return out;
+    pods p = {0};
+    if ((out = step_wait_pods(t, &p)) != NEXT) return out;
+    char ext[2048];
+    if ((out = step_external(t, &p, ext, sizeof ext)) != NEXT) return out;
+    kreading k = {0};
+    if ((out = step_kafka(t, &p, ext, &k)) == NEXT) out = step_converge(t, &p, ext, &k);
+    json_decref(k.addrs);
+    json_decref(k.reading);
+    return out;
+}
+
 static int reconcile_kube(reconciler *rc_, store_res *r)
 {
-    char err[600], ns[128], started[SP_TS_MAX];
-    sp_now_rfc3339(started);
-    store_t *st = rc_->store;
-    json_t *plane = NULL;
+    kturn t = {.rc = rc_, .st = rc_->store, .r = r, .krc = KUBE_OK};
+    sp_now_rfc3339(t.started);
     int64_t wait_ms;
     if (!breaker_allow(&rc_->breakers, r->data_plane_id, &wait_ms)) {
         /* the data plane failed repeatedly: its clusters wait, the workers go on */
-        snprintf(err, sizeof err, "data plane %s is not answering; the next try is in %lld ms",
+        snprintf(t.err, sizeof t.err, "data plane %s is not answering; the next try is in %lld ms",
                  r->data_plane_id, (long long)wait_ms);
-        note_progress(st, r->id, "reach the data plane", err, 0, "DataPlaneReachable", "False", "CircuitOpen");
+        note_progress(t.st, r->id, "reach the data plane", t.err, 0, "DataPlaneReachable", "False", "CircuitOpen");
         return (int)(wait_ms > 0 ? wait_ms : 500);
     }
-    kube_client *c = plane_client(rc_, r->data_plane_id, &plane, err, sizeof err);
-    if (!c) {
-        json_decref(plane);
-        note_progress(st, r->id, "connect to the data plane", err, 0, "DataPlaneReachable", "False", "BadCredentials");
-        return -1;
-    }
-    render_namespace(r->id, ns, sizeof ns);
-    kube_err e;
-    kube_rc krc = KUBE_OK;
-    int out = -1;
-
-    if (phase_of(r) == PHASE_DELETING) {
-        char role[160];
-        snprintf(role, sizeof role, "streamplane-%s-node-reader", r->id);
-        krc = kube_delete(c, "v1", "Namespace", NULL, ns, "Background", &e);
-        kube_rc r2 = kube_delete(c, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", NULL, role, NULL, &e);
-        kube_rc r3 = kube_delete(c, "rbac.authorization.k8s.io/v1", "ClusterRole", NULL, role, NULL, &e);
-        json_t *o = NULL;
-        kube_rc g = KUBE_OK;
-        if ((krc == KUBE_OK || krc == KUBE_NOT_FOUND) && (r2 == KUBE_OK || r2 == KUBE_NOT_FOUND) &&
-            (r3 == KUBE_OK || r3 == KUBE_NOT_FOUND))
-            g = kube_get(c, "v1", "Namespace", NULL, ns, &o, &e);
-        else
-            krc = krc != KUBE_OK && krc != KUBE_NOT_FOUND ? krc : r2 != KUBE_OK && r2 != KUBE_NOT_FOUND ? r2 : r3;
-        json_decref(o);
-        if (kube_transient(g)) krc = g;
-        if (g == KUBE_NOT_FOUND) {
-            if (store_begin(st) == ST_OK) {
-                int rc = ops_finish(st, r->id, 0, "delete namespace", "the namespace and its objects are gone", started);
-                if (rc == ST_OK) rc = store_res_delete(st, K_CLUSTER, r->id);
-                if (rc == ST_OK || rc == ST_NOTFOUND) out = store_commit(st) == ST_OK ? 0 : -1;
-                else store_rollback(st);
-            }
-        } else if (g == KUBE_OK && (krc == KUBE_OK || krc == KUBE_NOT_FOUND)) {
-            snprintf(err, sizeof err, "waiting for namespace %s to be deleted", ns);
-            note_progress(st, r->id, "delete namespace", err, 50, "DataPlaneReachable", "True", "Reachable");
-            out = 500;
-        } else {
-            snprintf(err, sizeof err, "%s", e.message);
-            note_progress(st, r->id, "delete namespace", err, 0, "DataPlaneReachable",
-                          kube_transient(g != KUBE_OK ? g : krc) ? "False" : "True", kube_rc_name(g != KUBE_OK ? g : krc));
-        }
-        goto done;
-    }
-
-    int64_t observed = json_integer_value(json_object_get(r->status, "observed_generation"));
-    char cur[SP_ID_MAX];
-    if (store_op_current(st, r->id, cur) != ST_OK) goto done;
-    if (observed == r->generation && !cur[0]) { out = 0; goto done; }
-
-    /* apply once per generation: while waiting for pods, only look */
-    bool applied = json_integer_value(json_object_get(r->status, "applied_generation")) == r->generation;
-    if (!applied) {
-        cluster_spec spec;
-        cluster_spec_from_row(r, &spec);
-        json_t *objs = render_cluster(&spec, plane, &rc_->render, err, sizeof err);
-        if (!objs) { note_progress(st, r->id, "render objects", err, 0, NULL, NULL, NULL); goto done; }
-        size_t i;
-        json_t *obj;
-        json_array_foreach(objs, i, obj) {
-            krc = kube_apply(c, obj, NULL, &e);
-            if (krc != KUBE_OK) {
-                snprintf(err, sizeof err, "applying %s %s: %s", json_string_value(json_object_get(obj, "kind")),
-                         json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")), e.message);
-                break;
-            }
-        }
-        json_decref(objs);
-        if (krc != KUBE_OK) {
-            note_progress(st, r->id, "apply objects", err, 10, "DataPlaneReachable", kube_transient(krc) ? "False" : "True",
-                          kube_transient(krc) ? "Unreachable" : kube_rc_name(krc));
-            goto done;
-        }
-    }
-    int cwant = 0, bwant = 0;
-    /* a StatefulSet just applied always exists; -1 here is a transport failure */
-    int cready = sts_ready(c, ns, RENDER_CONTROLLER_STS, &cwant, &krc, &e);
-    int bready = cready >= 0 ? sts_ready(c, ns, RENDER_BROKER_STS, &bwant, &krc, &e) : -1;
-    if (krc != KUBE_OK && krc != KUBE_NOT_FOUND) {
-        snprintf(err, sizeof err, "reading the StatefulSets: %s", e.message);
-        note_progress(st, r->id, "wait for pods", err, 10, "DataPlaneReachable", kube_transient(krc) ? "False" : "True",
-                      kube_transient(krc) ? "Unreachable" : kube_rc_name(krc));
-        goto done;
-    }
-    if (krc == KUBE_NOT_FOUND) {
-        /* applied objects are gone (a restored or replaced API server): apply again */
-        krc = KUBE_OK;
-        record_progress(st, r->id, NULL, NULL, 0, NULL, NULL, NULL, json_pack("{s:n}", "applied_generation"), 0);
-        out = 1;
-        goto done;
-    }
-    if (cready < cwant || bready < bwant || cready < 0 || bready < 0) {
-        snprintf(err, sizeof err, "objects applied; waiting for pods: controllers %d/%d, brokers %d/%d ready",
-                 cready < 0 ? 0 : cready, cwant, bready < 0 ? 0 : bready, bwant);
-        int pct = 20 + 70 * ((cready > 0 ? cready : 0) + (bready > 0 ? bready : 0)) / (cwant + bwant > 0 ? cwant + bwant : 1);
-        /* one transaction: the step, the condition, the ready count, and what
-         * was applied (so the next look does not apply again) */
-        record_progress(st, r->id, "wait for pods", err, pct, "DataPlaneReachable", "True", "Reachable",
-                        json_pack("{s:i, s:I}", "brokers_ready", bready > 0 ? bready : 0,
-                                  "applied_generation", (json_int_t)r->generation),
-                        r->generation);
-        out = 300;
-        goto done;
-    }
-    /* the addresses Kafka is reached at, then Kafka itself */
-    char boot[256], ext[2048] = "";
-    snprintf(boot, sizeof boot, "%s.%s.svc.cluster.local:9092", RENDER_BOOTSTRAP_SVC, ns);
-    const char *etype = json_string_value(json_object_get(json_object_get(r->spec, "external_access"), "type"));
-    if (etype && strcmp(etype, "none") != 0) {
-        int have = external_bootstrap(c, ns, bwant, ext, sizeof ext, &krc, &e);
-        if (have < 0) {
-            snprintf(err, sizeof err, "reading the brokers' external Services: %s", e.message);
-            note_progress(st, r->id, "wait for external addresses", err, 90, "DataPlaneReachable",
-                          kube_transient(krc) ? "False" : "True", kube_transient(krc) ? "Unreachable" : kube_rc_name(krc));
-            goto done;
-        }
-        if (have < bwant) {
-            snprintf(err, sizeof err, "pods ready; waiting for external addresses: %d/%d brokers have one", have, bwant);
-            note_progress(st, r->id, "wait for external addresses", err, 90, "DataPlaneReachable", "True", "Reachable");
-            out = 500;
-            goto done;
-        }
-    }
-    json_t *addrs = json_pack("{s:s, s:s?}", "bootstrap_servers", boot, "external_bootstrap_servers",
-                              ext[0] ? ext : NULL);
-    const char *why = NULL;
-    const char *route = health_route(addrs, plane, &why);
-    json_t *reading = NULL;
-    health_verdict hv = {0};
-    if (route && rc_->kafka) {
-        reading = health_check(rc_->kafka, route, bwant, rc_->kafka_timeout_ms, &hv);
-        if (!hv.all_brokers) {
-            snprintf(err, sizeof err, "pods ready; waiting for Kafka metadata to list every broker: %s", hv.message);
-            json_t *f = json_deep_copy(addrs);
-            json_object_set_new(f, "health", reading);
-            record_progress(st, r->id, "wait for Kafka", err, 95, "KafkaReady", "False", hv.reason, f, r->generation);
-            json_decref(addrs);
-            out = 1000;
-            goto done;
-        }
-    } else if (!route) {
-        snprintf(hv.reason, sizeof hv.reason, "NoRoute");
-        snprintf(hv.message, sizeof hv.message, "%s", why);
+    t.c = plane_client(rc_, r->data_plane_id, &t.plane, t.err, sizeof t.err);
+    int out;
+    if (!t.c) {
+        note_progress(t.st, r->id, "connect to the data plane", t.err, 0, "DataPlaneReachable", "False",
+                      "BadCredentials");
+        out = -1;
     } else {
-        snprintf(hv.reason, sizeof hv.reason, "NotChecked");
-        snprintf(hv.message, sizeof hv.message, "this server was started without a Kafka client");
+        render_namespace(r->id, t.ns, sizeof t.ns);
+        out = kube_turn(&t);
     }
-
-    if (store_begin(st) != ST_OK) { json_decref(addrs); json_decref(reading); goto done; }
-    store_res now;
-    int rc = store_res_get(st, K_CLUSTER, r->id, NULL, &now);
-    if (rc != ST_OK) {
-        store_rollback(st);
-        json_decref(addrs);
-        json_decref(reading);
-        out = rc == ST_NOTFOUND ? 0 : -1;
-        goto done;
-    }
-    if (now.generation != r->generation || phase_of(&now) != phase_of(r)) {
-        store_rollback(st);
-        store_res_clear(&now);
-        json_decref(addrs);
-        json_decref(reading);
-        out = 1;
-        goto done;
-    }
-    snprintf(err, sizeof err, "objects applied; controllers %d/%d and brokers %d/%d ready; %s",
-             cready, cwant, bready, bwant,
-             reading ? "Kafka metadata lists every broker" : "Kafka not checked (see the KafkaReady condition)");
-    rc = ops_finish(st, r->id, now.generation, reading ? "wait for Kafka" : "wait for pods", err, started);
-    if (rc == ST_OK) {
-        phase_converged(&now, !reading || hv.healthy);
-        json_object_set_new(now.status, "observed_generation", json_integer(now.generation));
-        json_object_set_new(now.status, "current_operation_id", json_null());
-        json_object_set_new(now.status, "brokers_ready", json_integer(bready));
-        json_object_set_new(now.status, "applied_generation", json_integer(now.generation));
-        json_object_update(now.status, addrs);
-        if (!ext[0]) json_object_del(now.status, "external_bootstrap_servers");
-        if (reading) json_object_set(now.status, "health", reading);
-        if (!reading || hv.healthy) set_ready(now.status, "True", reading ? "KafkaReady" : "PodsReady", err);
-        else set_ready(now.status, "False", hv.reason, hv.message);
-        condition_set(now.status, "DataPlaneReachable", "True", "Reachable", "the data plane's API server answers");
-        condition_set(now.status, "KafkaReady", reading ? (hv.healthy ? "True" : "False") : "Unknown", hv.reason,
-                      hv.message);
-        rc = store_res_update(st, K_CLUSTER, &now, 0);
-    }
-    store_res_clear(&now);
-    json_decref(addrs);
-    json_decref(reading);
-    if (rc != ST_OK) store_rollback(st);
-    else if (store_commit(st) != ST_OK) out = -1;
-    else out = route && rc_->kafka && rc_->health_interval_ms > 0 ? jittered(rc_->health_interval_ms) : 0;
-done:
-    json_decref(plane);
-    /* the circuit: transport failures count against the data plane */
-    if (kube_transient(krc)) breaker_failure(&rc_->breakers, r->data_plane_id);
-    else breaker_success(&rc_->breakers, r->data_plane_id);
+    json_decref(t.plane);
+    /* the circuit: transport failures count against the data plane; a
+     * turn that called nothing neither closes nor holds it */
+    breaker_done(&rc_->breakers, r->data_plane_id,
+                 !t.called ? BREAKER_NO_CALL : kube_transient(t.krc) ? BREAKER_CALL_FAILED : BREAKER_CALL_OK);
     return out;
 }
 

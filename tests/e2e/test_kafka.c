@@ -327,6 +327,55 @@ START_TEST(running_waits_for_every_broker_then_health_follows_kafka)
 }
 END_TEST
 
+/* Issue 9, defect 1: while an operation waits (here for a broker that will
+ * not start), every poll used to rewrite the cluster row, so its
+ * resource_version moved and a client's If-Match answered 412 during any
+ * operation. A poll that finds nothing new now writes nothing. */
+START_TEST(if_match_holds_while_an_operation_waits)
+{
+    char id[64], ns[96], path[256], cpath[128];
+    create("waits", 3, "loadbalancer", id);
+    snprintf(ns, sizeof ns, "sp-%s", id);
+    snprintf(cpath, sizeof cpath, "/v1/clusters/%s", id);
+    snprintf(path, sizeof path, "/_sim/kafka/%s/brokers/2/stop", ns);
+    int64_t until = sp_mono_ms() + 20000;
+    while (sim("POST", path, NULL) != 200 && sp_mono_ms() < until) usleep(20000);
+    ck_assert_int_eq(sim("POST", path, NULL), 200);
+    json_decref(wait_for(id, "PROVISIONING", "BrokersOffline", 20));
+
+    /* the client reads the cluster, then the worker polls Kafka three more times */
+    spresp g = jreq(&S, "GET", cpath, KEY, NULL);
+    ck_assert_int_eq(g.status, 200);
+    char etag[64], rv[32];
+    snprintf(etag, sizeof etag, "%s", g.etag);
+    snprintf(rv, sizeof rv, "%s", jstr(&g, "resource_version"));
+    ck_assert(etag[0] && rv[0]);
+    resp_free(&g);
+    long reads = metric("streamplane_kafka_metadata_reads_total");
+    until = sp_mono_ms() + 20000;
+    while (metric("streamplane_kafka_metadata_reads_total") < reads + 3 && sp_mono_ms() < until) usleep(50000);
+    long polls = metric("streamplane_kafka_metadata_reads_total") - reads;
+    ck_assert_int_ge(polls, 3);
+
+    /* still waiting, and the row did not move */
+    json_t *c = cluster(id);
+    ck_assert_str_eq(jpath(c, "status.phase"), "PROVISIONING");
+    ck_assert_str_eq(jpath(c, "resource_version"), rv);
+    json_decref(c);
+
+    /* so the client's conditional change goes through */
+    char hdr[100];
+    snprintf(hdr, sizeof hdr, "If-Match: %s", etag);
+    const char *const hs[] = {"Content-Type: application/merge-patch+json", hdr, NULL};
+    const char *patch = "{\"config\":{\"num.partitions\":\"6\"}}";
+    spresp p = req(&S, "PATCH", cpath, KEY, patch, 0, hs);
+    ck_assert_msg(p.status == 202, "PATCH with %s while the operation waits: %ld %s", hdr, p.status, p.body);
+    printf("[if-match] %ld Kafka polls while the CREATE operation waited for broker 2; resource_version stayed "
+           "%s; PATCH with If-Match: %s answered %ld\n", polls, rv, etag, p.status);
+    resp_free(&p);
+}
+END_TEST
+
 START_TEST(no_route_node_ports_and_bad_input)
 {
     /* external data plane, no external listener: RUNNING on pods, KafkaReady Unknown */
@@ -392,6 +441,7 @@ Suite *suite_kafka(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, running_waits_for_every_broker_then_health_follows_kafka);
     tcase_add_test(t, no_route_node_ports_and_bad_input);
+    tcase_add_test(t, if_match_holds_while_an_operation_waits);
     suite_add_tcase(s, t);
     return s;
 }

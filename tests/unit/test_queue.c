@@ -7,6 +7,7 @@
 #include "../../workers/pool.h"
 #include "../../workers/breaker.h"
 #include "../../common/util.h"
+#include "fake_clock.h"
 #include <unistd.h>
 
 START_TEST(merges_duplicate_wakeups)
@@ -131,17 +132,48 @@ static int requeue_once(void *ctx, const char *key)
     return n == 1 ? 300 : 0;                           /* "call me again in 300 ms" */
 }
 
+static int calls_of_requeue(counter *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int n = c->calls;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+/* Issue 9, defect 9: the backoff shifted by failures - 1, undefined for a
+ * count of 0 (a failure whose count could not be kept); UBSan checks. */
+START_TEST(backoff_is_defined_for_every_count)
+{
+    ck_assert_int_eq(pool_backoff_ms(0, 0), 200);
+    ck_assert_int_eq(pool_backoff_ms(-3, 0), 200);
+    ck_assert_int_eq(pool_backoff_ms(1, 0), 200);
+    ck_assert_int_eq(pool_backoff_ms(2, 0), 400);
+    ck_assert_int_eq(pool_backoff_ms(8, 0), 25600);
+    ck_assert_int_eq(pool_backoff_ms(9, 0), 25600);
+    ck_assert_int_eq(pool_backoff_ms(1000, 0), 25600);
+    ck_assert_int_eq(pool_backoff_ms(1, 255), 200 + 200 * 255 / 1024);   /* jitter: under 25% */
+}
+END_TEST
+
 START_TEST(pool_requeues_when_asked)
 {
+    fake_clock fc;
+    fake_clock_init(&fc, 0);
     work_queue *q = queue_new();
     counter c = {0};
     pthread_mutex_init(&c.mu, NULL);
     worker_pool *p = pool_start(1, q, requeue_once, &c);
+    pool_set_clock(p, &fc.clock);
     queue_wake(q, "cluster/b");
-    usleep(150000);
-    ck_assert_int_eq(c.calls, 1);
-    usleep(450000);
-    ck_assert_int_eq(c.calls, 2);
+    for (int i = 0; i < 500 && pool_delayed(p) == 0; i++) usleep(10000);
+    ck_assert_int_eq(calls_of_requeue(&c), 1);
+    ck_assert_int_eq(pool_delayed(p), 1);             /* "again in 300 ms", on the pool's clock */
+    fake_clock_advance(&fc, 299);
+    usleep(120000);                                    /* two timer ticks: not due yet */
+    ck_assert_int_eq(calls_of_requeue(&c), 1);
+    fake_clock_advance(&fc, 1);
+    for (int i = 0; i < 500 && calls_of_requeue(&c) < 2; i++) usleep(10000);
+    ck_assert_int_eq(calls_of_requeue(&c), 2);
     pool_stop(p);
     queue_free(q);
 }
@@ -149,8 +181,11 @@ END_TEST
 
 START_TEST(breaker_opens_half_opens_closes)
 {
+    fake_clock fc;
+    fake_clock_init(&fc, 0);
     breakers b;
     breakers_init(&b, 3);
+    breakers_set_clock(&b, &fc.clock);
     int64_t wait;
     ck_assert(breaker_allow(&b, "dp-1", &wait));
     breaker_failure(&b, "dp-1");
@@ -158,17 +193,51 @@ START_TEST(breaker_opens_half_opens_closes)
     ck_assert(breaker_allow(&b, "dp-1", &wait));       /* two failures: still closed */
     breaker_failure(&b, "dp-1");
     ck_assert(!breaker_allow(&b, "dp-1", &wait));      /* three: open */
-    ck_assert_int_gt(wait, 0);
-    int64_t open_for = wait, w2;
+    ck_assert_int_eq(wait, 1000);
+    int64_t w2;
     ck_assert(breaker_allow(&b, "dp-2", &w2));         /* other data planes are not affected */
-    usleep((useconds_t)(open_for + 20) * 1000);
+    fake_clock_advance(&fc, 999);
+    ck_assert(!breaker_allow(&b, "dp-1", &wait));      /* not yet */
+    ck_assert_int_eq(wait, 1);
+    fake_clock_advance(&fc, 1);
     ck_assert(breaker_allow(&b, "dp-1", &wait));       /* half-open: one call */
     ck_assert(!breaker_allow(&b, "dp-1", &wait));      /* ...and only one */
-    breaker_failure(&b, "dp-1");                       /* it failed: open again, longer */
+    breaker_failure(&b, "dp-1");                       /* it failed: open again, twice as long */
     ck_assert(!breaker_allow(&b, "dp-1", &wait));
-    ck_assert_int_gt(wait, 1000);
+    ck_assert_int_eq(wait, 2000);
     breaker_success(&b, "dp-1");
     ck_assert(breaker_allow(&b, "dp-1", &wait));
+    ck_assert(!breaker_is_open(&b, "dp-1"));
+    breakers_destroy(&b);
+}
+END_TEST
+
+/* Issue 9, defect 6: a turn that made no call to the data plane (its
+ * client could not be built, or there was nothing to ask) left a half-open
+ * circuit waiting forever for an answer, or closed an open one though
+ * nothing had been learnt. */
+START_TEST(breaker_turn_without_a_call_neither_sticks_nor_closes)
+{
+    fake_clock fc;
+    fake_clock_init(&fc, 0);
+    breakers b;
+    breakers_init(&b, 3);
+    breakers_set_clock(&b, &fc.clock);
+    int64_t wait;
+    for (int i = 0; i < 3; i++) {
+        ck_assert(breaker_allow(&b, "dp-1", &wait));
+        breaker_done(&b, "dp-1", BREAKER_CALL_FAILED);
+    }
+    ck_assert(!breaker_allow(&b, "dp-1", &wait));
+    fake_clock_advance(&fc, wait);
+    ck_assert(breaker_allow(&b, "dp-1", &wait));       /* half-open: this turn may call */
+    breaker_done(&b, "dp-1", BREAKER_NO_CALL);         /* ...but failed before calling */
+    ck_assert(breaker_is_open(&b, "dp-1"));             /* nothing learnt: not closed */
+    ck_assert(breaker_allow(&b, "dp-1", &wait));       /* and not stuck: the next turn may probe */
+    breaker_done(&b, "dp-1", BREAKER_NO_CALL);         /* nothing to ask */
+    ck_assert(breaker_is_open(&b, "dp-1"));
+    ck_assert(breaker_allow(&b, "dp-1", &wait));
+    breaker_done(&b, "dp-1", BREAKER_CALL_OK);         /* an answer closes it */
     ck_assert(!breaker_is_open(&b, "dp-1"));
     breakers_destroy(&b);
 }
@@ -235,6 +304,8 @@ Suite *suite_queue(void)
     tcase_add_test(t, pool_requeues_when_asked);
     tcase_add_test(t, pool_keeps_one_delayed_wake_per_key);
     tcase_add_test(t, breaker_opens_half_opens_closes);
+    tcase_add_test(t, breaker_turn_without_a_call_neither_sticks_nor_closes);
+    tcase_add_test(t, backoff_is_defined_for_every_count);
     suite_add_tcase(s, t);
     return s;
 }
