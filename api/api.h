@@ -73,6 +73,7 @@ typedef struct api_req {
     struct { const char *k, *v; } query[API_MAX_QUERY];
     int nwake;
     char wake[API_MAX_WAKE][64];  /* work-queue keys to wake after commit */
+    json_t *prepared;             /* what a route's prepare step found (owned), or NULL */
 } api_req;
 
 typedef struct api_resp {
@@ -183,6 +184,10 @@ int api_key_authenticate(store_t *st, const char *token, principal *who);
 /* Token helpers, exposed for tests. */
 int api_key_hash(const unsigned char salt[16], const char *secret, unsigned char out[32]);
 
+/* Before the write transaction: validation and the check that the API
+ * server answers (a network call must not hold the single writer). */
+void api_plane_create_prepare(api_req *, api_resp *);
+void api_plane_patch_prepare(api_req *, api_resp *);
 void api_plane_create(api_req *, api_resp *);
 void api_plane_list(api_req *, api_resp *);
 void api_plane_get(api_req *, api_resp *);

@@ -175,8 +175,9 @@ typedef struct eff {
     long long brokers, storage;
 } eff;
 
-/* Validates a full spec; fills e when valid. */
-static void validate(api_req *rq, const json_t *spec, verrs *v, eff *e)
+/* Validates a full spec (old_spec: the stored one, NULL at creation);
+ * fills e when valid. */
+static void validate(api_req *rq, const json_t *spec, const json_t *old_spec, verrs *v, eff *e)
 {
     static const char *const fields[] = {"name", "tenant_id", "kafka_version", "brokers", "storage_gib",
                                          "availability", "data_plane_id", "config", "external_access",
@@ -224,31 +225,14 @@ static void validate(api_req *rq, const json_t *spec, verrs *v, eff *e)
             else v_enum(v, "external_access.type", t, EXTERNAL, NULL);
         }
     }
-    if ((x = json_object_get(spec, "autoscaling"))) {
-        static const char *const af[] = {"enabled", "min_brokers", "max_brokers", NULL};
-        if (!json_is_object(x)) verr(v, "autoscaling", "must be an object");
-        else {
-            v_known_keys(v, "autoscaling", x, af);
-            long long lo = 1, hi = MAX_BROKERS;
-            bool en = false;
-            json_t *y;
-            if ((y = json_object_get(x, "enabled"))) v_bool(v, "autoscaling.enabled", y, &en);
-            if ((y = json_object_get(x, "min_brokers"))) v_int_range(v, "autoscaling.min_brokers", y, 1, MAX_BROKERS, &lo);
-            if ((y = json_object_get(x, "max_brokers"))) v_int_range(v, "autoscaling.max_brokers", y, 1, MAX_BROKERS, &hi);
-            if (lo > hi) verr(v, "autoscaling.min_brokers", "cannot exceed autoscaling.max_brokers");
-            else if (en && e->brokers && (e->brokers < lo || e->brokers > hi))
-                verr(v, "brokers", "must lie within autoscaling.min_brokers..max_brokers when autoscaling is enabled");
-        }
-    }
-    if ((x = json_object_get(spec, "tiered_storage"))) {
-        static const char *const tf[] = {"enabled", NULL};
-        if (!json_is_object(x)) verr(v, "tiered_storage", "must be an object");
-        else {
-            v_known_keys(v, "tiered_storage", x, tf);
-            json_t *y = json_object_get(x, "enabled");
-            if (y) v_bool(v, "tiered_storage.enabled", y, NULL);
-        }
-    }
+    /* accepted once, acted on by nothing: until they are real, a client
+     * must not believe it got them (a row that already has one keeps it
+     * as it is, so its other fields can still change) */
+    static const char *const unsupported[] = {"autoscaling", "tiered_storage", NULL};
+    for (int i = 0; unsupported[i]; i++)
+        if ((x = json_object_get(spec, unsupported[i])) && !json_is_null(x) &&
+            !json_same(x, json_object_get(old_spec, unsupported[i])))
+            verr(v, unsupported[i], "is not supported yet; leave it out");
 }
 
 /* Quota check for a tenant adding (dc clusters, db brokers, ds GiB). */
@@ -336,6 +320,20 @@ static bool place(api_req *rq, api_resp *w, const char *asked, const eff *e, cha
     return false;
 }
 
+/* Scale-out must fit on the data plane the cluster is on (core/placement.h);
+ * false after answering 409 or a store error. */
+static bool fits_on_plane(api_req *rq, api_resp *w, const store_res *r, long long more)
+{
+    long long room = 0;
+    int rc = placement_scale_out(rq->env->store, r->data_plane_id, more, &room);
+    if (rc == CORE_OK) return true;
+    if (rc == CORE_NO_CAPACITY)
+        api_problem(w, 409, "no-capacity", "data plane %s has room for %lld more broker(s), not %lld",
+                    r->data_plane_id, room, more);
+    else api_store_error(w, rc, "reading the data plane");
+    return false;
+}
+
 void api_cluster_create(api_req *rq, api_resp *w)
 {
     if (!api_require_body(rq, w)) return;
@@ -352,7 +350,7 @@ void api_cluster_create(api_req *rq, api_resp *w)
     } else if (tj && !(json_is_string(tj) && strcmp(json_string_value(tj), tenant) == 0))
         verr(&v, "tenant_id", "must be your own tenant (or left out)");
     eff e;
-    validate(rq, spec, &v, &e);
+    validate(rq, spec, NULL, &v, &e);
     if (verr_any(&v)) { json_decref(spec); api_fail_fields(w, &v, NULL); return; }
     char tenant_id[SP_ID_MAX];
     snprintf(tenant_id, sizeof tenant_id, "%s", tenant);
@@ -452,7 +450,7 @@ static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, i
     verrs v = {0};
     json_object_del(spec, "tenant_id");
     eff e;
-    validate(rq, spec, &v, &e);
+    validate(rq, spec, r->spec, &v, &e);
     if (verr_any(&v)) { json_decref(spec); api_fail_fields(w, &v, NULL); return; }
     const char *nn = json_string_value(json_object_get(spec, "name"));
     if (strcmp(nn, r->name) != 0) verr(&v, "name", "cannot change; create a new cluster instead");
@@ -481,6 +479,7 @@ static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, i
     }
     if (!check_quota(rq, w, r->tenant_id, 0, e.brokers - r->brokers,
                      e.brokers * e.storage - r->brokers * r->storage_gib)) { json_decref(spec); return; }
+    if (!fits_on_plane(rq, w, r, e.brokers - r->brokers)) { json_decref(spec); return; }
 
     /* what changed decides the operation */
     json_t *ch = json_object();

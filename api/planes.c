@@ -194,18 +194,43 @@ static json_t *plane_status(api_req *rq, const store_res *r)
     return st;
 }
 
-/* Before a data plane is accepted, its API server must answer. */
+/* Before a data plane is accepted, its API server must answer. The check
+ * (up to 5 s) runs in the route's prepare step, before the write
+ * transaction: inside it, it held the single writer and stalled every
+ * tenant's writes. The handler then only compares: what was reached must
+ * be what is stored. */
+static void probe_before(api_req *rq, api_resp *w, const json_t *spec_with_secrets)
+{
+    if (!rq->env->probe_plane) return;
+    char err[600];
+    int rc = rq->env->probe_plane(spec_with_secrets, 5000, err, sizeof err);
+    if (rc != 0) {
+        verrs v = {0};
+        bool cfg = json_object_get(json_object_get(spec_with_secrets, "kubernetes"), "kubeconfig") != NULL;
+        if (rc == -2) verr(&v, cfg ? "kubernetes.kubeconfig" : "kubernetes", "%s", err);
+        else verr(&v, "kubernetes", "cannot reach the Kubernetes API server: %s", err);
+        api_fail_fields(w, &v, NULL);
+        return;
+    }
+    json_decref(rq->prepared);
+    rq->prepared = json_pack("{s:O}", "reached", spec_with_secrets);
+}
+
+/* The check was made with what is about to be stored: the way to reach
+ * the API server and whether insecure transport is allowed. */
+static bool same_reach(const json_t *a, const json_t *b)
+{
+    return json_same(json_object_get(a, "kubernetes"), json_object_get(b, "kubernetes")) &&
+           json_same(json_object_get(a, "allow_insecure_transport"), json_object_get(b, "allow_insecure_transport"));
+}
+
 static bool reachable(api_req *rq, api_resp *w, const json_t *spec_with_secrets)
 {
     if (!rq->env->probe_plane) return true;
-    char err[600];
-    int rc = rq->env->probe_plane(spec_with_secrets, 5000, err, sizeof err);
-    if (rc == 0) return true;
-    verrs v = {0};
-    bool cfg = json_object_get(json_object_get(spec_with_secrets, "kubernetes"), "kubeconfig") != NULL;
-    if (rc == -2) verr(&v, cfg ? "kubernetes.kubeconfig" : "kubernetes", "%s", err);
-    else verr(&v, "kubernetes", "cannot reach the Kubernetes API server: %s", err);
-    api_fail_fields(w, &v, NULL);
+    const json_t *reached = rq->prepared ? json_object_get(rq->prepared, "reached") : NULL;
+    if (reached && same_reach(reached, spec_with_secrets)) return true;
+    api_problem(w, 409, "data-plane-changed",
+                "the data plane changed while its API server was being checked; send the request again");
     return false;
 }
 
@@ -236,6 +261,18 @@ static void answer(api_req *rq, api_resp *w, int code, const store_res *r)
     api_res_meta(o, r);
     api_set_etag(w, r->resource_version);
     api_json(w, code, o);
+}
+
+void api_plane_create_prepare(api_req *rq, api_resp *w)
+{
+    if (!api_require_body(rq, w)) return;
+    json_t *spec = json_deep_copy(rq->body);
+    api_strip_server_fields(spec, NULL);
+    verrs v = {0};
+    validate(spec, &v);
+    if (verr_any(&v)) api_fail_fields(w, &v, NULL);
+    else probe_before(rq, w, spec);
+    json_decref(spec);
 }
 
 void api_plane_create(api_req *rq, api_resp *w)
@@ -307,49 +344,64 @@ void api_plane_get(api_req *rq, api_resp *w)
     store_res_clear(&r);
 }
 
+/* The whole spec a PATCH asks for, secrets merged in (new reference into
+ * *spec), and whether it changes how the data plane is reached; false
+ * after answering. */
+static bool patched_spec(api_req *rq, api_resp *w, const store_res *r, json_t **spec, bool *moved)
+{
+    *spec = NULL;
+    json_t *sec = unseal(rq->env, r);
+    if (!sec) {
+        api_problem(w, 500, "sealed-credentials", "the stored credentials cannot be opened with this master key");
+        return false;
+    }
+    /* merge the patch into the full view (spec plus secrets), then split again */
+    json_t *full = json_deep_copy(r->spec);
+    json_t *k = json_object_get(full, "kubernetes");
+    if (json_is_object(k)) json_object_update(k, sec);
+    json_decref(sec);
+    json_t *patch = json_deep_copy(rq->body);
+    api_strip_server_fields(patch, NULL);
+    json_t *out = json_merge_patch(full, patch);
+    /* only a change of how to reach it is checked: a down data plane can still be renamed or resized */
+    *moved = !same_reach(full, out);
+    verrs v = {0};
+    validate(out, &v);
+    require_credentials_again(json_object_get(full, "kubernetes"), json_object_get(out, "kubernetes"), patch, &v);
+    json_decref(full);
+    json_decref(patch);
+    const char *nn = json_string_value(json_object_get(out, "name"));
+    if (nn && strcmp(nn, r->name) != 0) verr(&v, "name", "cannot change");
+    if (verr_any(&v)) { json_decref(out); api_fail_fields(w, &v, NULL); return false; }
+    *spec = out;
+    return true;
+}
+
+void api_plane_patch_prepare(api_req *rq, api_resp *w)
+{
+    if (!api_require_body(rq, w)) return;
+    store_res r;
+    if (!load(rq, w, &r)) return;
+    json_t *spec;
+    bool moved;
+    if (patched_spec(rq, w, &r, &spec, &moved) && moved) probe_before(rq, w, spec);
+    json_decref(spec);
+    store_res_clear(&r);
+}
+
 void api_plane_patch(api_req *rq, api_resp *w)
 {
     if (!api_require_body(rq, w)) return;
     store_res r;
     if (!load(rq, w, &r)) return;
     int64_t expect;
-    if (!api_expected_version(rq, w, r.resource_version, &expect)) { store_res_clear(&r); return; }
-    json_t *sec = unseal(rq->env, &r);
-    if (!sec) {
-        api_problem(w, 500, "sealed-credentials",
-                    "the stored credentials cannot be opened with this master key");
-        store_res_clear(&r);
-        return;
-    }
-    /* merge the patch into the full view (spec plus secrets), then split again */
-    json_t *full = json_deep_copy(r.spec);
-    json_t *k = json_object_get(full, "kubernetes");
-    if (json_is_object(k)) json_object_update(k, sec);
-    json_decref(sec);
-    json_t *patch = json_deep_copy(rq->body);
-    api_strip_server_fields(patch, NULL);
-    json_t *spec = json_merge_patch(full, patch);
-    json_t *old_k = json_incref(json_object_get(full, "kubernetes"));
-    json_decref(full);
-    verrs v = {0};
-    validate(spec, &v);
-    require_credentials_again(old_k, json_object_get(spec, "kubernetes"), patch, &v);
-    json_decref(patch);
-    const char *nn = json_string_value(json_object_get(spec, "name"));
-    if (nn && strcmp(nn, r.name) != 0) verr(&v, "name", "cannot change");
-    if (verr_any(&v)) {
-        json_decref(spec); json_decref(old_k); store_res_clear(&r);
-        api_fail_fields(w, &v, NULL);
-        return;
-    }
-    /* only a change of how to reach it is checked: a down data plane can still be renamed or resized */
-    bool moved = !json_same(old_k, json_object_get(spec, "kubernetes")) ||
-                 !json_same(json_object_get(r.spec, "allow_insecure_transport"),
-                            json_object_get(spec, "allow_insecure_transport"));
-    json_decref(old_k);
-    if (moved && !reachable(rq, w, spec)) { json_decref(spec); store_res_clear(&r); return; }
+    json_t *spec = NULL;
+    bool moved = false;
+    bool ok = api_expected_version(rq, w, r.resource_version, &expect) &&
+              patched_spec(rq, w, &r, &spec, &moved) && (!moved || reachable(rq, w, spec));
+    if (!ok) { json_decref(spec); store_res_clear(&r); return; }
     const char *kind = cred_kind(spec);
-    sec = take_secrets(spec);
+    json_t *sec = take_secrets(spec);
     json_t *old_sec = unseal(rq->env, &r);
     bool same = json_equal(spec, r.spec) && old_sec && json_equal(sec, old_sec);
     json_decref(old_sec);

@@ -79,6 +79,10 @@ void config_usage(FILE *out)
         "  --tls-key FILE          this PEM private key         STREAMPLANE_TLS_KEY\n"
         "  --insecure-http         allow plain HTTP on an       STREAMPLANE_INSECURE_HTTP\n"
         "                          address other than loopback (tokens travel in clear)\n"
+        "  --image-registry REPO   Kafka image repository; the  STREAMPLANE_IMAGE_REGISTRY\n"
+        "                          image is REPO:<release>      (docker.io/apache/kafka)\n"
+        "  --storage-class NAME    StorageClass of the brokers' STREAMPLANE_STORAGE_CLASS\n"
+        "                          volumes (the data plane's default)\n"
         "  -h, --help              this text\n"
         "\n"
         "Secrets (environment only):\n"
@@ -185,6 +189,20 @@ static int set(config *c, const char *name, const char *v)
             return -1;
         }
         c->insecure_http = v[0] == '1' || v[0] == 't';
+    } else if (strcmp(name, "image-registry") == 0 || strcmp(name, "storage-class") == 0) {
+        bool reg = name[0] == 'i';
+        size_t cap = reg ? sizeof c->image_registry : sizeof c->storage_class;
+        size_t n = strlen(v);
+        bool ok = n > 0 && n < cap;
+        for (const char *p = v; ok && *p; p++)   /* an image reference or a DNS subdomain: no spaces, no quotes */
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || (reg && *p >= 'A' && *p <= 'Z') ||
+                 strchr(reg ? "-._/:@" : "-.", *p);
+        if (!ok) {
+            fprintf(stderr, "streamplane: --%s wants %s, got '%s'\n", name,
+                    reg ? "an image repository such as registry.example/kafka" : "a StorageClass name", v);
+            return -1;
+        }
+        snprintf(reg ? c->image_registry : c->storage_class, cap, "%s", v);
     }
     return 0;
 }
@@ -202,6 +220,7 @@ static const struct option OPTS[] = {
     {"request-timeout-seconds", required_argument, 0, 0}, {"auth-failure-limit", required_argument, 0, 0},
     {"cors-origins", required_argument, 0, 0}, {"tls-cert", required_argument, 0, 0},
     {"tls-key", required_argument, 0, 0},     {"insecure-http", no_argument, 0, 'i'},
+    {"image-registry", required_argument, 0, 0}, {"storage-class", required_argument, 0, 0},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };

@@ -499,6 +499,14 @@ static enum MHD_Result finish_request(server *s, struct MHD_Connection *c, reqst
     }
 
     if (rt->slow && !writes && start_async(c, st, &rq)) return MHD_YES;
+    if (writes && rt->prepare) {   /* network checks: before the transaction, never inside it */
+        rt->prepare(&rq, &w);
+        if (w.status) {
+            json_decref(rq.body);
+            json_decref(rq.prepared);
+            return send_resp(c, st, &w);
+        }
+    }
     if (writes) {
         int rc = store_begin(s->env.store);
         if (rc != ST_OK) {
@@ -536,6 +544,7 @@ static enum MHD_Result finish_request(server *s, struct MHD_Connection *c, reqst
         }
     }
     json_decref(rq.body);
+    json_decref(rq.prepared);
     return send_resp(c, st, &w);
 }
 
@@ -623,7 +632,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         return MHD_YES;
     }
-    if (st->async) {               /* a slow route's own thread */
+    if (__atomic_load_n(&st->async, __ATOMIC_SEQ_CST)) {   /* a slow route's own thread */
         if (__atomic_load_n(&st->async, __ATOMIC_SEQ_CST) != 2) return MHD_YES;
         st->async = 0;
         return send_resp(c, st, &st->async_w);

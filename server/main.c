@@ -174,6 +174,10 @@ static int cmd_serve(int argc, char **argv)
     reconciler_init(&rec);
     s.env.probe_plane = kube_probe;
     snprintf(rec.manifests_dir, sizeof rec.manifests_dir, "%s/manifests", s.cfg.data_dir);
+    /* one set of render options: what the workers apply is what the
+     * manifests endpoint shows */
+    rec.render.image_registry = s.cfg.image_registry[0] ? s.cfg.image_registry : NULL;
+    rec.render.storage_class = s.cfg.storage_class[0] ? s.cfg.storage_class : NULL;
     /* one cache of librdkafka clients for the workers and the health endpoint */
     kafka_pool *kafka = kafka_pool_new(s.cfg.kafka_clients);
     rec.kafka = kafka;

@@ -17,6 +17,7 @@ typedef struct route {
     body_kind body;           /* what Content-Type a body may have */
     bool rate_limited;
     bool slow;                /* a read that may wait on a data plane: run off the HTTP thread */
+    api_handler prepare;      /* a write's network checks, run before its transaction; an answer ends the request */
 } route;
 
 int routes_count(void);

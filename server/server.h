@@ -33,6 +33,10 @@ typedef struct config {
     char cors_origins[2048];     /* comma-separated; empty: CORS off */
     char tls_cert[1024], tls_key[1024];  /* PEM files; both or neither */
     bool insecure_http;          /* plain HTTP on a non-loopback address */
+    /* What the renderer puts into every cluster's objects; the workers apply
+     * them and GET /v1/clusters/{id}/manifests shows them (one copy). */
+    char image_registry[256];    /* "" : docker.io/apache/kafka */
+    char storage_class[128];     /* "" : the data plane's default */
 } config;
 
 void config_defaults(config *c);

@@ -200,7 +200,9 @@ START_TEST(status_422_rules)
         {"{\"name\":\"orders\",\"kafka_version\":\"3.9.1\",\"brokers\":3,\"storage_gib\":100,\"config\":{\"min.insync.replicas\":\"4\"}}", "config.min.insync.replicas"},
         {"{\"name\":\"orders\",\"kafka_version\":\"3.9.1\",\"brokers\":3,\"storage_gib\":100,\"config\":{\"made.up\":\"1\"}}", "config.made.up"},
         {"{\"name\":\"orders\",\"kafka_version\":\"3.9.1\",\"brokers\":3,\"storage_gib\":100,\"external_access\":{\"type\":\"ingress\"}}", "external_access.type"},
-        {"{\"name\":\"orders\",\"kafka_version\":\"3.9.1\",\"brokers\":3,\"storage_gib\":100,\"autoscaling\":{\"enabled\":true,\"min_brokers\":5,\"max_brokers\":4}}", "autoscaling.min_brokers"},
+        /* issue 9, defect 11: accepted and acted on by nothing; 422 until they are real */
+        {"{\"name\":\"orders\",\"kafka_version\":\"3.9.1\",\"brokers\":3,\"storage_gib\":100,\"autoscaling\":{\"enabled\":true,\"min_brokers\":3,\"max_brokers\":12}}", "autoscaling"},
+        {"{\"name\":\"orders\",\"kafka_version\":\"3.9.1\",\"brokers\":3,\"storage_gib\":100,\"tiered_storage\":{\"enabled\":true}}", "tiered_storage"},
         {"{\"name\":\"orders\",\"kafka_version\":\"3.9.1\",\"brokers\":3,\"storage_gib\":100,\"brokerz\":3}", "brokerz"},
         {"{\"name\":\"orders\",\"kafka_version\":\"3.9.1\",\"brokers\":3,\"storage_gib\":100,\"data_plane_id\":\"dp-aaaaaaaaaaaaaaaa\"}", "data_plane_id"},
         {"{\"kafka_version\":\"3.9.1\",\"brokers\":3,\"storage_gib\":100}", "name"},

@@ -3,6 +3,7 @@
  * the API and the other data plane carry on. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,6 +345,146 @@ START_TEST(faults_changes_and_cancel_end_in_the_right_state)
 }
 END_TEST
 
+/* Placement owns scale-out too: growing a cluster must fit on its data
+ * plane, as creating one must. */
+START_TEST(scale_out_must_fit_on_the_data_plane)
+{
+    char path[160], ids[1][64];
+    snprintf(path, sizeof path, "/v1/data-planes/%s", PA);
+    spresp r = jreq(&S, "PATCH", path, ADMIN, "{\"capacity\":{\"max_brokers\":4}}");
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    resp_free(&r);
+    create(2, ids[0], PA);                                  /* 3 brokers of 4 */
+    snprintf(path, sizeof path, "/v1/clusters/%s", ids[0]);
+    r = jreq(&S, "PATCH", path, KEY, "{\"brokers\":5}");
+    assert_problem(&r, 409);
+    ck_assert_ptr_nonnull(strstr(jstr(&r, "type"), "no-capacity"));
+    resp_free(&r);
+    r = jreq(&S, "PATCH", path, KEY, "{\"brokers\":4}");
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    resp_free(&r);
+}
+END_TEST
+
+/* Whether kube-sim's fault rule has been used up (the request it delays
+ * has arrived). */
+static bool fault_taken(const ksim *k)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "curl -s %s/_sim/faults", k->url);
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    json_t *j = json_loadf(f, 0, NULL);
+    pclose(f);
+    bool taken = j && json_is_false(json_object_get(j, "active"));
+    json_decref(j);
+    return taken;
+}
+
+typedef struct slow_plane { const ksim *k; long status; bool done; } slow_plane;
+
+static void *register_slow_plane(void *arg)
+{
+    slow_plane *sp = arg;
+    char body[600];
+    ksim_plane_body(sp->k, "slow-plane", body, sizeof body);
+    spresp r = jreq(&S, "POST", "/v1/data-planes", ADMIN, body);
+    sp->status = r.status;
+    resp_free(&r);
+    __atomic_store_n(&sp->done, true, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* Issue 9, defect 2: registering a data plane checks its API server (up to
+ * 5 s). That check ran inside the request's write transaction, so every
+ * tenant's write waited for it. It runs before the transaction now: while
+ * one registration waits on a slow API server, other writes go through. */
+START_TEST(a_slow_data_plane_check_holds_up_no_other_write)
+{
+    sim_fault(&A, "{\"latency_ms\":3000,\"count\":1,\"method\":\"GET\",\"path_contains\":\"/api/v1/namespaces\"}");
+    slow_plane sp = {.k = &A};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, register_slow_plane, &sp), 0);
+    int64_t until = sp_mono_ms() + 10000;
+    while (!fault_taken(&A) && sp_mono_ms() < until) usleep(10000);
+    ck_assert(fault_taken(&A));                      /* the check is under way, held 3 s */
+    int64_t t0 = sp_mono_ms();
+    spresp r = jreq(&S, "POST", "/v1/tenants", ADMIN, "{\"name\":\"meanwhile\"}");
+    int64_t took = sp_mono_ms() - t0;
+    bool plane_done = __atomic_load_n(&sp.done, __ATOMIC_SEQ_CST);
+    ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+    resp_free(&r);
+    ck_assert_msg(!plane_done, "the tenant write waited for the data plane check (%lld ms)", (long long)took);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(sp.status, 201);
+    fprintf(stderr, "[planes] a tenant write took %lld ms while a data plane check waited 3 s\n", (long long)took);
+}
+END_TEST
+
+/* Issue 9, defect 8: GET /v1/clusters/{id}/manifests rendered with default
+ * options, not the ones the workers apply with. With a non-default image
+ * repository and StorageClass, the endpoint shows what is on the data plane. */
+static const char *const RENDER_FLAGS[] = {"--workers", "2", "--rate-limit", "0", "--image-registry",
+                                           "registry.test/kafka", "--storage-class", "fast-ssd", NULL};
+
+static void up_render(void)
+{
+    memset(&S, 0, sizeof S);
+    memset(&A, 0, sizeof A);
+    ksim_start(&A);
+    srv_start(&S, NULL, RENDER_FLAGS);
+    add_plane(&A, "plane-a", PA);
+    char tid[64];
+    make_tenant(&S, "render", "{\"max_clusters\":10,\"max_brokers\":30,\"max_storage_gib\":100000}", tid, KEY);
+}
+
+static void down_render(void)
+{
+    srv_cleanup(&S);
+    ksim_cleanup(&A);
+}
+
+START_TEST(manifests_show_what_the_workers_applied)
+{
+    char ids[1][64];
+    create(1, ids[0], PA);
+    ck_assert(wait_all(ids, 1, false, 60));
+    ck_assert_int_ge(objects_match_manifests(ids[0]), 10);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/clusters/%s/manifests", ids[0]);
+    spresp r = jreq(&S, "GET", path, KEY, NULL);
+    ck_assert_int_eq(r.status, 200);
+    kube_client *c = sim_client(&A);
+    size_t i;
+    json_t *want;
+    int checked = 0;
+    json_array_foreach(json_object_get(r.json, "items"), i, want) {
+        const char *kind = json_string_value(json_object_get(want, "kind"));
+        const char *name = jpath(want, "metadata.name");
+        if (strcmp(kind, "StatefulSet") != 0 || strcmp(name, "kafka-broker") != 0) continue;
+        json_t *live = NULL;
+        kube_err e;
+        ck_assert_int_eq(kube_get(c, "apps/v1", "StatefulSet", jpath(want, "metadata.namespace"), name, &live, &e),
+                         KUBE_OK);
+        json_t *wc = json_array_get(json_object_get(json_object_get(json_object_get(json_object_get(want, "spec"),
+                                    "template"), "spec"), "containers"), 0);
+        json_t *lc = json_array_get(json_object_get(json_object_get(json_object_get(json_object_get(live, "spec"),
+                                    "template"), "spec"), "containers"), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(wc, "image")), "registry.test/kafka:3.9.1");
+        ck_assert_str_eq(json_string_value(json_object_get(lc, "image")), "registry.test/kafka:3.9.1");
+        json_t *wv = json_array_get(json_object_get(json_object_get(want, "spec"), "volumeClaimTemplates"), 0);
+        json_t *lv = json_array_get(json_object_get(json_object_get(live, "spec"), "volumeClaimTemplates"), 0);
+        ck_assert_str_eq(jpath(wv, "spec.storageClassName"), "fast-ssd");
+        ck_assert_str_eq(jpath(lv, "spec.storageClassName"), "fast-ssd");
+        json_decref(live);
+        checked++;
+    }
+    ck_assert_int_eq(checked, 1);
+    kube_client_free(c);
+    resp_free(&r);
+}
+END_TEST
+
 Suite *suite_planes(void)
 {
     Suite *s = suite_create("planes");
@@ -354,6 +495,13 @@ Suite *suite_planes(void)
     tcase_add_test(t, kill_9_ten_times_while_provisioning_and_deleting);
     tcase_add_test(t, a_dead_data_plane_harms_no_one_else);
     tcase_add_test(t, faults_changes_and_cancel_end_in_the_right_state);
+    tcase_add_test(t, a_slow_data_plane_check_holds_up_no_other_write);
+    tcase_add_test(t, scale_out_must_fit_on_the_data_plane);
     suite_add_tcase(s, t);
+    TCase *r = tcase_create("render options");
+    tcase_set_timeout(r, 120);
+    tcase_add_checked_fixture(r, up_render, down_render);
+    tcase_add_test(r, manifests_show_what_the_workers_applied);
+    suite_add_tcase(s, r);
     return s;
 }
