@@ -59,10 +59,14 @@ int store_op_insert(store_t *st, store_op *o)
     sqlite3_bind_text(s, 5, o->state, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 6, o->progress_percent);
     sqlite3_bind_int64(s, 7, o->target_generation);
-    db_bind_json(s, 8, o->steps ? o->steps : json_array());
+    /* absent steps and changes are stored as empty ones (no temporary
+     * JSON values: each of those leaked a value per insert) */
+    if (o->steps) db_bind_json(s, 8, o->steps);
+    else sqlite3_bind_text(s, 8, "[]", -1, SQLITE_STATIC);
     db_bind_json(s, 9, o->error);
     sqlite3_bind_text(s, 10, o->created_at, -1, SQLITE_STATIC);
-    db_bind_json(s, 11, o->changes ? o->changes : json_object());
+    if (o->changes) db_bind_json(s, 11, o->changes);
+    else sqlite3_bind_text(s, 11, "{}", -1, SQLITE_STATIC);
     db_bind_json(s, 12, o->spec_before);
     int rc = db_step_done(st, s);
     if (rc == ST_OK) {
@@ -148,7 +152,8 @@ int store_op_update(store_t *st, store_op *o)
     sqlite3_bind_text(s, 1, o->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, o->state, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, o->progress_percent);
-    db_bind_json(s, 4, o->steps ? o->steps : json_array());
+    if (o->steps) db_bind_json(s, 4, o->steps);
+    else sqlite3_bind_text(s, 4, "[]", -1, SQLITE_STATIC);
     db_bind_json(s, 5, o->error);
     sqlite3_bind_text(s, 6, now, -1, SQLITE_STATIC);
     int rc = db_step_done(st, s);
