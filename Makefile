@@ -82,6 +82,7 @@ bench: build
 	bash bench/api/run.sh
 	bash bench/reconcile/run.sh
 	bash bench/planner/run.sh
+	bash bench/pki/run.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) build-matrix

@@ -9,6 +9,7 @@ Suite *suite_queue(void);
 Suite *suite_kube(void);
 Suite *suite_planner(void);
 Suite *suite_availability(void);
+Suite *suite_pki(void);
 
 int main(void)
 {
@@ -19,6 +20,7 @@ int main(void)
     srunner_add_suite(sr, suite_kube());
     srunner_add_suite(sr, suite_planner());
     srunner_add_suite(sr, suite_availability());
+    srunner_add_suite(sr, suite_pki());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
