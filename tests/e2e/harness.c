@@ -204,6 +204,10 @@ spresp req(spsrv *s, const char *method, const char *path, const char *token,
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    /* a large body waits for the server's 100 Continue (or its early 413)
+     * instead of curl's 1 s default: on a loaded machine curl began sending
+     * 10 MB, the server answered 413 and closed, and curl saw error 55 */
+    curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 30000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     CURLcode rc = curl_easy_perform(c);
     if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
