@@ -34,7 +34,7 @@ deps:
 # The real clients the tests drive (schemathesis, chromium, the Terraform REST
 # provider, OpenTofu), built or installed once into the cache outside the clone.
 test-deps: deps
-	@bash tests/clients/tools.sh schemathesis chromium
+	@bash tests/clients/tools.sh all
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -86,6 +86,7 @@ if [ -n "$BUILD" ]; then
   stage "generated TypeScript client (tsc --strict, portal flow)" count_plain bash tests/tsclient/run.sh "$BUILD/streamplane" "$BUILD"
   stage "CORS in headless Chromium (playwright-core)" count_plain bash tests/cors/run.sh "$BUILD/streamplane"
   stage "HTTPS and plain HTTP beyond loopback" count_plain bash tests/https/run.sh "$BUILD/streamplane"
+  stage "Terraform module with OpenTofu and Mastercard/restapi, over HTTPS" count_plain bash tests/terraform/run.sh "$BUILD/streamplane"
 fi
 if [ -n "$ASAN" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
