@@ -136,6 +136,21 @@ int store_res_list(store_t *st, store_kind k, const char *scope, int64_t after, 
     return ST_OK;
 }
 
+/* The columns only some kinds have, bound at 8 and on by insert and update
+ * alike: a data plane's sealed credentials, a cluster's size, placement and
+ * phase. */
+static void bind_kind_columns(sqlite3_stmt *s, store_kind k, const store_res *r)
+{
+    if (k == K_DATA_PLANE) {
+        if (r->secret) sqlite3_bind_blob(s, 8, r->secret, (int)r->secret_len, SQLITE_STATIC);
+    } else if (k == K_CLUSTER) {
+        sqlite3_bind_int64(s, 8, r->brokers);
+        sqlite3_bind_int64(s, 9, r->storage_gib);
+        db_bind_opt_text(s, 10, r->data_plane_id);
+        sqlite3_bind_text(s, 11, r->phase, -1, SQLITE_STATIC);
+    }
+}
+
 int store_res_insert(store_t *st, store_kind k, store_res *r)
 {
     sqlite3_stmt *s = db_prep(st, SQL_INSERT[k]);
@@ -147,14 +162,7 @@ int store_res_insert(store_t *st, store_kind k, store_res *r)
     db_bind_json(s, 5, r->status ? r->status : json_object());
     sqlite3_bind_int64(s, 6, r->generation);
     sqlite3_bind_text(s, 7, r->created_at, -1, SQLITE_STATIC);
-    if (k == K_DATA_PLANE) {
-        if (r->secret) sqlite3_bind_blob(s, 8, r->secret, (int)r->secret_len, SQLITE_STATIC);
-    } else if (k == K_CLUSTER) {
-        sqlite3_bind_int64(s, 8, r->brokers);
-        sqlite3_bind_int64(s, 9, r->storage_gib);
-        db_bind_opt_text(s, 10, r->data_plane_id);
-        sqlite3_bind_text(s, 11, r->phase, -1, SQLITE_STATIC);
-    }
+    bind_kind_columns(s, k, r);
     int rc = db_step_done(st, s);
     if (rc != ST_OK) return rc;
     conn *c = db_conn(st);
@@ -177,14 +185,7 @@ int store_res_update(store_t *st, store_kind k, store_res *r, int64_t expect_rv)
     sqlite3_bind_text(s, 5, now, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 6, r->name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, expect_rv);
-    if (k == K_DATA_PLANE) {
-        if (r->secret) sqlite3_bind_blob(s, 8, r->secret, (int)r->secret_len, SQLITE_STATIC);
-    } else if (k == K_CLUSTER) {
-        sqlite3_bind_int64(s, 8, r->brokers);
-        sqlite3_bind_int64(s, 9, r->storage_gib);
-        db_bind_opt_text(s, 10, r->data_plane_id);
-        sqlite3_bind_text(s, 11, r->phase, -1, SQLITE_STATIC);
-    }
+    bind_kind_columns(s, k, r);
     int rc = db_step_done(st, s);
     if (rc != ST_OK) return rc;
     if (db_changes(st) == 0) {
