@@ -47,7 +47,8 @@ build-matrix: deps
 run: build
 	$(BUILD)/streamplane serve --listen $(LISTEN) --data-dir $(DATA_DIR) --log-format text
 
-# kube-sim and streamplane wired together, to watch a cluster come up.
+# The bed (scripts/bed: a real Kubernetes control plane on loopback) and
+# streamplane wired together, to watch a cluster come up.
 demo: build
 	bash scripts/demo.sh
 

@@ -20,6 +20,7 @@ void config_defaults(config *c)
     c->health_concurrency = 0;      /* 0: half the workers, at least 1 */
     c->kafka_timeout_ms = 5000;
     c->kafka_clients = 64;
+    c->stall_seconds = 600;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     c->http_threads = n > 2 ? (int)n : 2;
     snprintf(c->log_level, sizeof c->log_level, "info");
@@ -53,6 +54,9 @@ void config_usage(FILE *out)
         "                          (half the workers, at least 1)\n"
         "  --kafka-timeout-ms N    one Kafka metadata read      STREAMPLANE_KAFKA_TIMEOUT_MS (5000)\n"
         "  --kafka-clients N       librdkafka clients kept      STREAMPLANE_KAFKA_CLIENTS (64)\n"
+        "  --stall-seconds N       a wait longer than this      STREAMPLANE_STALL_SECONDS (600)\n"
+        "                          (a LoadBalancer with no address, a namespace stuck Terminating)\n"
+        "                          sets the cluster's Stalled condition; 0 = never\n"
         "                          (one per cluster; when full, one for a\n"
         "                          single check)\n"
         "  --http-threads N        HTTP threads                 STREAMPLANE_HTTP_THREADS (CPUs, at least 2)\n"
@@ -146,6 +150,8 @@ static int set(config *c, const char *name, const char *v)
         return int_opt(name, v, 0, 1000000, &c->auth_failure_limit);
     } else if (strcmp(name, "kafka-clients") == 0) {
         return int_opt(name, v, 1, 4096, &c->kafka_clients);
+    } else if (strcmp(name, "stall-seconds") == 0) {
+        return int_opt(name, v, 0, 86400, &c->stall_seconds);
     } else if (strcmp(name, "rate-limit") == 0) {
         double r = strtod(v, &end);
         if (!*v || *end || r < 0 || r > 1e6) {
@@ -212,7 +218,7 @@ static const struct option OPTS[] = {
     {"workers", required_argument, 0, 0},     {"http-threads", required_argument, 0, 0},
     {"resync-seconds", required_argument, 0, 0},  {"health-seconds", required_argument, 0, 0},
     {"health-concurrency", required_argument, 0, 0}, {"kafka-timeout-ms", required_argument, 0, 0},
-    {"kafka-clients", required_argument, 0, 0},
+    {"kafka-clients", required_argument, 0, 0}, {"stall-seconds", required_argument, 0, 0},
     {"log-format", required_argument, 0, 0},  {"log-level", required_argument, 0, 0},
     {"max-body-bytes", required_argument, 0, 0}, {"rate-limit", required_argument, 0, 0},
     {"rate-burst", required_argument, 0, 0},  {"sync", required_argument, 0, 0},

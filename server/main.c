@@ -183,6 +183,7 @@ static int cmd_serve(int argc, char **argv)
     rec.kafka = kafka;
     rec.kafka_timeout_ms = s.cfg.kafka_timeout_ms;
     rec.health_interval_ms = s.cfg.health_seconds * 1000;
+    rec.stall_ms = s.cfg.stall_seconds * 1000;
     rec.health_slots = s.cfg.health_concurrency > 0 ? s.cfg.health_concurrency
                                                     : (s.cfg.workers / 2 > 0 ? s.cfg.workers / 2 : 1);
     s.env.kafka = kafka;

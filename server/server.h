@@ -19,6 +19,7 @@ typedef struct config {
     int health_concurrency;      /* 0: half the workers, at least 1 */
     int kafka_timeout_ms;        /* one metadata read */
     int kafka_clients;           /* librdkafka handles kept */
+    int stall_seconds;           /* a wait longer than this sets Stalled; 0 = never */
     int http_threads;
     bool log_text;
     char log_level[8];

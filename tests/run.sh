@@ -61,7 +61,26 @@ run_suite() {  # run_suite BUILD_DIR LABEL
   [ -x "$b/kafka_tests" ] && stage "kafka health ($label)" count_check "$b/kafka_tests"
   [ -x "$b/kafka_sim_tests" ] && stage "kafka-sim ($label)" count_check "$b/kafka_sim_tests"
   stage "e2e ($label)" count_check "$b/e2e_tests"
+  if [ -n "$BED_DIR" ]; then
+    stage "kubernetes on the bed ($label)" count_check "$b/bed_tests"
+  fi
 }
+
+# One real Kubernetes control plane (scripts/bed: etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, KWOK) for the whole run; it is
+# built first when the cache lacks it. A bed that does not come up is a
+# failed stage, never a skipped one.
+BED_DIR=""
+bed_down() { [ -n "$BED_DIR" ] && scripts/bed down "$BED_DIR" >/dev/null 2>&1; [ -n "$BED_DIR" ] && rm -rf "$BED_DIR"; }
+trap bed_down EXIT
+BED_DIR=$(mktemp -d /tmp/sp-bed-XXXXXX)
+echo "== bed up"
+if scripts/bed up "$BED_DIR"; then
+  export STREAMPLANE_BED_ENV=$BED_DIR/env
+else
+  echo "the bed did not come up; its logs:"; tail -n 20 "$BED_DIR"/logs/*.log 2>/dev/null
+  stages_failed+=("bed up"); failed=$((failed + 1)); rm -rf "$BED_DIR"; BED_DIR=""
+fi
 
 if [ -n "$BUILD" ]; then
   # $BUILD is GCC RelWithDebInfo already: the matrix builds the other five

@@ -443,6 +443,61 @@ static int call_failed(kturn *t, const char *step, int percent)
 
 static bool gone_or_ok(kube_rc rc) { return rc == KUBE_OK || rc == KUBE_NOT_FOUND; }
 
+/* How long the cluster's current operation has been in this step (ms), from
+ * the step's started_at (stored, so it survives a restart); 0 when the
+ * current step is another one. */
+static int64_t step_age_ms(store_t *st, const char *cluster_id, const char *step)
+{
+    char cur[SP_ID_MAX], now[SP_TS_MAX];
+    store_op o;
+    int64_t age = 0;
+    if (store_op_current(st, cluster_id, cur) != ST_OK || !cur[0] || store_op_get(st, cur, NULL, &o) != ST_OK)
+        return 0;
+    json_t *last = json_array_get(o.steps, json_array_size(o.steps) - 1);
+    const char *name = json_string_value(json_object_get(last, "name"));
+    int64_t t0 = sp_parse_rfc3339(json_string_value(json_object_get(last, "started_at")));
+    sp_now_rfc3339(now);
+    if (name && strcmp(name, step) == 0 && t0 > 0) age = (sp_parse_rfc3339(now) - t0) * 1000;
+    store_op_clear(&o);
+    return age;
+}
+
+/* A wait that outlived rc->stall_ms: the cluster gets Stalled=True with
+ * reason and the step says why; the worker keeps looking at a slower pace
+ * (the returned delay). Below the limit: 0, nothing noted. The message
+ * holds no clock, so a poll that finds nothing new writes nothing. */
+static int note_stall(kturn *t, const char *step, const char *reason, int percent)
+{
+    int limit = t->rc->stall_ms;
+    if (limit <= 0 || step_age_ms(t->st, t->r->id, step) < limit) return 0;
+    char msg[700];
+    snprintf(msg, sizeof msg, "stalled (over %d s): %s", limit / 1000, t->err);
+    note_progress(t->st, t->r->id, step, msg, percent, "Stalled", "True", reason);
+    return limit / 4 > 5000 ? limit / 4 : 5000;
+}
+
+/* A wait that was stalled is over. */
+static void stall_over(kturn *t)
+{
+    const char *st = json_string_value(json_object_get(condition_get(t->r->status, "Stalled"), "status"));
+    if (st && strcmp(st, "True") == 0)
+        note_progress(t->st, t->r->id, NULL, "the wait is over", 0, "Stalled", "False", "Progressed");
+}
+
+/* What a Terminating namespace's own conditions say keeps it (": ..."), or "". */
+static void namespace_why(const json_t *ns_obj, char *why, size_t cap)
+{
+    size_t i, n = 0;
+    json_t *cnd;
+    why[0] = 0;
+    json_array_foreach(json_object_get(json_object_get(ns_obj, "status"), "conditions"), i, cnd) {
+        const char *st = json_string_value(json_object_get(cnd, "status"));
+        const char *m = json_string_value(json_object_get(cnd, "message"));
+        if (st && strcmp(st, "True") == 0 && m && n < cap)
+            n += (size_t)snprintf(why + n, cap - n, "%s%s", n ? "; " : ": ", m);
+    }
+}
+
 /* DELETING: remove the namespace and the cluster-scoped RBAC objects, wait
  * until the namespace is gone, then remove the row. */
 static int step_delete(kturn *t)
@@ -460,9 +515,13 @@ static int step_delete(kturn *t)
     }
     json_t *o = NULL;
     kube_rc g = kube_get(t->c, "v1", "Namespace", NULL, t->ns, &o, &t->e);
+    char why[400];
+    namespace_why(o, why, sizeof why);
     json_decref(o);
     if (g == KUBE_OK) {
-        snprintf(t->err, sizeof t->err, "waiting for namespace %s to be deleted", t->ns);
+        snprintf(t->err, sizeof t->err, "namespace %s is still Terminating%s", t->ns, why);
+        int stalled = note_stall(t, "delete namespace", "NamespaceTerminating", 50);
+        if (stalled) return stalled;
         note_progress(t->st, t->r->id, "delete namespace", t->err, 50, "DataPlaneReachable", "True", "Reachable");
         return 500;
     }
@@ -559,9 +618,15 @@ static int step_external(kturn *t, const pods *p, char *ext, size_t cap)
         snprintf(t->err, sizeof t->err, "reading the brokers' external Services: %s", t->e.message);
         return call_failed(t, "wait for external addresses", 90);
     }
-    if (have >= p->bwant) return NEXT;
-    snprintf(t->err, sizeof t->err, "pods ready; waiting for external addresses: %d/%d brokers have one", have,
-             p->bwant);
+    if (have >= p->bwant) {
+        stall_over(t);
+        return NEXT;
+    }
+    snprintf(t->err, sizeof t->err, "pods ready; waiting for external addresses: %d/%d brokers have one%s", have,
+             p->bwant, cluster_external_parse(etype) == EXT_LOADBALANCER
+                           ? " (the data plane gives their LoadBalancer Services no ingress address)" : "");
+    int stalled = note_stall(t, "wait for external addresses", "ExternalAddressPending", 90);
+    if (stalled) return stalled;
     note_progress(t->st, t->r->id, "wait for external addresses", t->err, 90, "DataPlaneReachable", "True",
                   "Reachable");
     return 500;
@@ -618,6 +683,8 @@ static void converged_status(store_res *now, const pods *p, const char *ext, con
     condition_set(now->status, "DataPlaneReachable", "True", "Reachable", "the data plane's API server answers");
     condition_set(now->status, "KafkaReady", k->reading ? (k->hv.healthy ? "True" : "False") : "Unknown",
                   k->hv.reason, k->hv.message);
+    if (condition_get(now->status, "Stalled"))
+        condition_set(now->status, "Stalled", "False", "Progressed", "the operation went past its wait");
 }
 
 static int step_converge(kturn *t, const pods *p, const char *ext, const kreading *k)

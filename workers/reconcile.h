@@ -20,6 +20,7 @@ typedef struct reconciler {
     int health_interval_ms;       /* periodic check of a settled cluster; 0: none */
     int health_slots;             /* health checks running at once, at most */
     int health_busy;              /* running now (atomic) */
+    int stall_ms;                 /* a wait longer than this sets Stalled=True; 0: never */
 } reconciler;
 
 void reconciler_init(reconciler *rc);

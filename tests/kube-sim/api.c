@@ -466,7 +466,15 @@ static kresult do_apply(ksim *k, const kpath *kp, const kreq *rq)
     rfc3339_now(ts);
     json_t *out, *conflicts;
     bool force = rq->force && !strcmp(rq->force, "true");
-    if (ssa_apply(o ? o->obj : NULL, cfg, rq->field_manager, force, ts, &out, &conflicts)) {
+    int arc = ssa_apply(o ? o->obj : NULL, cfg, rq->field_manager, force, ts, &out, &conflicts);
+    if (arc == 501) {
+        json_decref(cfg);
+        json_decref(conflicts);
+        return kr_status(501, "NotImplemented", kp->name, NULL, NULL,
+                         "kube-sim treats lists as atomic, where the real API server merges associative lists "
+                         "item by item: two managers sharing a list are tested on the bed (scripts/bed)");
+    }
+    if (arc) {
         json_decref(cfg);
         return apply_conflict(kp, conflicts);
     }

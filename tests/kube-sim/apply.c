@@ -6,7 +6,9 @@
  * at the granularity of map keys: every leaf (a scalar, a list, an empty
  * map) is one field. Lists are atomic: a manager owns a whole list, where
  * the real server merges associative lists (containers by name…) item by
- * item. What this gives, as the real server does:
+ * item; so an apply that touches a list another manager owns is answered
+ * 501 (test that on the bed) rather than with a conflict the real server
+ * would not raise. What this gives, as the real server does:
  *   - re-applying the same configuration changes nothing (same
  *     resourceVersion);
  *   - a field a manager stops sending is removed unless another manager
@@ -291,6 +293,13 @@ static json_t *take_ownership(json_t *entries, json_t *base, json_t *cfg, json_t
         if (json_is_object(want) && !json_object_size(want) && json_is_object(have)) continue;
         json_array_foreach(entries, j, e) {
             if (is_self(e, manager, "Apply") || !fs_owns(json_object_get(e, "fieldsV1"), p)) continue;
+            if (json_is_array(want) || json_is_array(have)) {
+                /* the real server would merge an associative list item by
+                 * item here (the bed showed it); kube-sim cannot: it says so */
+                json_array_clear(conflicts);
+                json_array_append_new(conflicts, json_pack("{s:s}", "reason", "KubeSimAtomicList"));
+                return conflicts;
+            }
             if (force) fs_remove(json_object_get(e, "fieldsV1"), p);
             else {
                 char *f = path_text(p);
@@ -326,8 +335,10 @@ int ssa_apply(json_t *live, json_t *cfg, const char *manager, bool force, const 
     *conflicts = take_ownership(entries, bpart, part, new_leaves, manager, force);
     json_decref(bpart);
     if (json_array_size(*conflicts)) {
+        const char *why = json_string_value(json_object_get(json_array_get(*conflicts, 0), "reason"));
+        bool atomic = why && !strcmp(why, "KubeSimAtomicList");
         json_decref(base), json_decref(entries), json_decref(part), json_decref(newset), json_decref(new_leaves);
-        return 409;
+        return atomic ? 501 : 409;
     }
     json_decref(*conflicts);
     *conflicts = NULL;

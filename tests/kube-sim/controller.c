@@ -88,12 +88,43 @@ static void namespaces_tick(ksim *k, long long now)
         kobj *ns = nss[i];
         if (!is_deleting(ns)) continue;
         if (!ns->timer_ms) ns->timer_ms = now + k->ns_delete_ms;
+        /* as the namespace controller: contents go, but an object with
+         * finalizers only gets its deletionTimestamp and stays (and so does
+         * the namespace, saying why) until they are removed */
         kobj **in;
-        size_t m = store_select(&k->store, NULL, ns->name, &in);
-        for (size_t j = 0; j < m; j++)
-            if (in[j]->res->namespaced) store_remove(&k->store, in[j]);
+        size_t m = store_select(&k->store, NULL, ns->name, &in), held = 0;
+        const char *fin = NULL;
+        for (size_t j = 0; j < m; j++) {
+            kobj *o = in[j];
+            if (!o->res->namespaced) continue;
+            json_t *f = jget(o->obj, "metadata.finalizers");
+            if (!json_array_size(f)) { store_remove(&k->store, o); continue; }
+            held++;
+            if (!fin) fin = json_string_value(json_array_get(f, 0));
+            if (!jget(o->obj, "metadata.deletionTimestamp")) {
+                char ts[32];
+                rfc3339_now(ts);
+                json_t *cand = json_deep_copy(o->obj);
+                json_object_set_new(jmeta(cand), "deletionTimestamp", json_string(ts));
+                store_replace(&k->store, o, cand);
+            }
+        }
         free(in);
-        if (now >= ns->timer_ms) store_remove(&k->store, ns);
+        if (held) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "Some content in the namespace has finalizers remaining: %s in %zu resource instances",
+                     fin ? fin : "", held);
+            const char *old = json_string_value(
+                json_object_get(json_array_get(jget(ns->obj, "status.conditions"), 0), "message"));
+            if (!old || strcmp(old, msg)) {
+                json_t *cand = json_deep_copy(ns->obj);
+                json_object_set_new(jobj_at(cand, "status"), "conditions",
+                                    json_pack("[{s:s, s:s, s:s, s:s}]", "type", "NamespaceFinalizersRemaining",
+                                              "status", "True", "reason", "SomeFinalizersRemain", "message", msg));
+                store_replace(&k->store, ns, cand);
+            }
+        } else if (now >= ns->timer_ms)
+            store_remove(&k->store, ns);
     }
     free(nss);
 }

@@ -166,11 +166,14 @@ static kresult admit_pvc(kstore *s, json_t *old, json_t *obj)
         json_object_set_new(obj, "status", st);
         return ok;
     }
-    const char *was = jstr_at(old, "spec.resources.requests.storage");
+    /* as Kubernetes 1.34+ (RecoverVolumeExpansionFailure, GA): a request may
+     * come down again, but never below what the volume already has */
+    const char *was = jstr_at(old, "status.capacity.storage");
+    if (!was) was = jstr_at(old, "spec.resources.requests.storage");
     double before = quantity_parse(was);
     if (want < before)
         return kr_invalid("PersistentVolumeClaim", name, "spec.resources.requests.storage", "FieldValueForbidden",
-                          "spec.resources.requests.storage: Forbidden: field can not be less than previous value");
+                          "spec.resources.requests.storage: Forbidden: field can not be less than status.capacity");
     json_t *a = json_deep_copy(jget(old, "spec")), *b = json_deep_copy(spec);
     json_object_del(json_object_get(a, "resources"), "requests");
     json_object_del(json_object_get(b, "resources"), "requests");
