@@ -73,6 +73,7 @@ run_suite() {  # run_suite BUILD_DIR LABEL
 BED_DIR=""
 bed_down() { [ -n "$BED_DIR" ] && scripts/bed down "$BED_DIR" >/dev/null 2>&1; [ -n "$BED_DIR" ] && rm -rf "$BED_DIR"; }
 trap bed_down EXIT
+trap 'bed_down; exit 143' TERM INT
 BED_DIR=$(mktemp -d /tmp/sp-bed-XXXXXX)
 echo "== bed up"
 if scripts/bed up "$BED_DIR"; then
