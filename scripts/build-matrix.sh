@@ -20,6 +20,8 @@ TYPES=${SP_MATRIX_TYPES:-Release RelWithDebInfo Debug}
 LAUNCH=()
 if command -v ccache >/dev/null; then
   export CCACHE_DIR=${CCACHE_DIR:-${STREAMPLANE_CACHE:-$HOME/.cache/streamplane}/ccache}
+  # paths relative to the clone, so a clone at another path hits the same objects
+  export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
   LAUNCH=(-DCMAKE_C_COMPILER_LAUNCHER=ccache)
 fi
 passed=0; failed=0
