@@ -93,14 +93,15 @@ static void namespaces_tick(ksim *k, long long now)
          * the namespace, saying why) until they are removed */
         kobj **in;
         size_t m = store_select(&k->store, NULL, ns->name, &in), held = 0;
-        const char *fin = NULL;
+        char fin[256] = "";          /* a copy: store_replace below frees the object it came from */
         for (size_t j = 0; j < m; j++) {
             kobj *o = in[j];
             if (!o->res->namespaced) continue;
             json_t *f = jget(o->obj, "metadata.finalizers");
             if (!json_array_size(f)) { store_remove(&k->store, o); continue; }
             held++;
-            if (!fin) fin = json_string_value(json_array_get(f, 0));
+            const char *first = json_string_value(json_array_get(f, 0));
+            if (!fin[0] && first) snprintf(fin, sizeof fin, "%s", first);
             if (!jget(o->obj, "metadata.deletionTimestamp")) {
                 char ts[32];
                 rfc3339_now(ts);
@@ -111,9 +112,9 @@ static void namespaces_tick(ksim *k, long long now)
         }
         free(in);
         if (held) {
-            char msg[300];
+            char msg[400];
             snprintf(msg, sizeof msg, "Some content in the namespace has finalizers remaining: %s in %zu resource instances",
-                     fin ? fin : "", held);
+                     fin, held);
             const char *old = json_string_value(
                 json_object_get(json_array_get(jget(ns->obj, "status.conditions"), 0), "message"));
             if (!old || strcmp(old, msg)) {
