@@ -833,6 +833,15 @@ class Runner:
             p.thread.join(timeout=self.max_grace + 30)
         self.net.destroy()
 
+    def write_status(self):
+        """status.json under the state folder: every pod with its status (what tests read)."""
+        with self.lock:
+            items = [dict(p.pod, status=p.status()) for p in self.pods.values()]
+        tmp = self.status_path + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump({'items': items, 'network_namespace': self.net.ns}, f, indent=1)
+        os.replace(tmp, self.status_path)
+
 
 # ---- local mode: the rendered objects, without an API server ---------------
 
@@ -896,14 +905,6 @@ class LocalRunner(Runner):
                 vols.append({'name': vn, 'persistentVolumeClaim': {'claimName': '%s-%s' % (vn, name)}})
             out.append({'apiVersion': 'v1', 'kind': 'Pod', 'metadata': pmd, 'spec': ps})
         return out
-
-    def write_status(self):
-        with self.lock:
-            items = [dict(p.pod, status=p.status()) for p in self.pods.values()]
-        tmp = self.status_path + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump({'items': items, 'network_namespace': self.net.ns}, f, indent=1)
-        os.replace(tmp, self.status_path)
 
 
 def main_local(args):
@@ -1225,14 +1226,6 @@ class BedRunner(Runner):
             port = next((cp['containerPort'] for c in p.mains for cp in c.spec.get('ports') or []
                          if cp.get('name') == port), None)
         return self.net.threads.call(lambda: socket.create_connection((p.ip, port), 10))
-
-    def write_status(self):
-        with self.lock:
-            items = [dict(p.pod, status=p.status()) for p in self.pods.values()]
-        tmp = self.status_path + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump({'items': items, 'network_namespace': self.net.ns}, f, indent=1)
-        os.replace(tmp, self.status_path)
 
     def shutdown(self):
         for fw in list(self.lbs.values()):
