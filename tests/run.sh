@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-}
 ASAN=${2:-}
 FUZZ=${3:-}
-passed=0; failed=0; stages_failed=()
+passed=0; failed=0; stages_failed=(); timings=()
 
 # Check prints "100%: Checks: N, Failures: F, Errors: E".
 count_check() {
@@ -43,13 +43,14 @@ count_lint() {
 
 stage() {  # stage NAME COUNTER CMD...
   local name=$1 counter=$2; shift 2
-  local log; log=$(mktemp)
+  local log t0=$SECONDS; log=$(mktemp)
   echo "== $name"
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   $counter "$log"
   [ "$rc" -eq 0 ] || stages_failed+=("$name")
   rm -f "$log"
+  timings+=("$(printf '%5d s  %s' $((SECONDS - t0)) "$name")")
 }
 
 run_suite() {  # run_suite BUILD_DIR LABEL
@@ -119,6 +120,9 @@ if [ -n "$FUZZ" ]; then
   stage "fuzz (libFuzzer, ${FUZZ_SECONDS_TEST:-4} s each)" count_plain bash fuzz/run.sh "$FUZZ" "${FUZZ_SECONDS_TEST:-4}"
 fi
 
+echo
+echo "stage wall times (total $SECONDS s):"
+printf '%s\n' "${timings[@]}"
 echo
 if [ ${#stages_failed[@]} -gt 0 ]; then
   echo "failed stages: ${stages_failed[*]}"
