@@ -10,6 +10,16 @@ LISTEN     ?= 127.0.0.1:8080
 DATA_DIR   ?= ./data
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# ccache keeps objects in the cache outside the clone, with paths relative to
+# the clone, so a fresh clone (CI's, or a second checkout) compiles only what
+# changed. Used when present (make deps installs it).
+ifneq ($(shell command -v ccache),)
+export CCACHE_DIR      ?= $(CACHE)/ccache
+export CCACHE_BASEDIR  := $(CURDIR)
+export CCACHE_NOHASHDIR := true
+LAUNCH := -DCMAKE_C_COMPILER_LAUNCHER=ccache
+endif
+
 # Debian packages the build, the tests and the benchmarks need.
 APT_PKGS := build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             libssl-dev libcurl4-openssl-dev libyaml-dev librdkafka-dev check \
@@ -37,7 +47,7 @@ test-deps: deps
 	@bash tests/clients/tools.sh all
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(LAUNCH) >/dev/null
 	@cmake --build $(BUILD) -j$$(nproc)
 
 # Every build type with GCC and clang, -Werror (make test runs it too).
@@ -57,13 +67,13 @@ demo: build
 # all of it again under AddressSanitizer and UBSan, and a few seconds of each
 # libFuzzer harness. tests/run.sh prints the counts.
 test: build fuzz-build test-deps
-	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON $(LAUNCH) >/dev/null
 	@cmake --build $(BUILD_ASAN) -j$$(nproc)
 	@bash tests/run.sh $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
 
 # The libFuzzer harnesses (fuzz/), built with clang.
 fuzz-build: deps
-	@CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug -DSP_FUZZ=ON >/dev/null
+	@CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug -DSP_FUZZ=ON $(LAUNCH) >/dev/null
 	@cmake --build $(BUILD_FUZZ) -j$$(nproc) --target fuzzers
 
 # A longer run of each harness (FUZZ_SECONDS each), its corpus kept in the
@@ -75,7 +85,7 @@ fuzz: fuzz-build build test-deps
 	bash tests/schemathesis/run.sh $(BUILD)/streamplane 200 $${SEED:-$$(od -An -N2 -tu2 /dev/urandom | tr -d " ")}
 
 test-asan: deps
-	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON $(LAUNCH) >/dev/null
 	@cmake --build $(BUILD_ASAN) -j$$(nproc)
 	@bash tests/run.sh "" $(BUILD_ASAN)
 
