@@ -89,10 +89,14 @@ def parse_quantity(q):
 # plus the few paths it adds, taken from the cache. (host path, path in the
 # container, owner uid or None, writable copy?)
 
+def image_name(image):
+    """registry/owner/name:tag -> owner/name (or name)"""
+    return '/'.join(image.rpartition(':')[0].rsplit('/', 2)[-2:])
+
+
 def image_layers(image, mode):
-    repo, _, tag = image.rpartition(':')
-    name = repo.rsplit('/', 2)
-    name = '/'.join(name[-2:])
+    tag = image.rpartition(':')[2]
+    name = image_name(image)
     if name == 'apache/kafka':
         d = os.path.join(CACHE, 'kafka-' + tag)
         if not os.path.isfile(os.path.join(d, '.complete')):
@@ -115,8 +119,7 @@ IMAGE_PATH = {'bitnami/kubectl': '/opt/bitnami/kubectl/bin:' + DEFAULT_PATH}
 
 
 def image_env_path(image):
-    repo = image.rpartition(':')[0]
-    return IMAGE_PATH.get('/'.join(repo.rsplit('/', 2)[-2:]), DEFAULT_PATH)
+    return IMAGE_PATH.get(image_name(image), DEFAULT_PATH)
 
 
 # ---- the pod network ------------------------------------------------------
@@ -748,6 +751,7 @@ class Runner:
         self.backoff_base = args.backoff_seconds
         self.max_grace = args.max_grace_seconds
         self.heap = dict(kv.split('=', 1) for kv in args.heap or [])
+        self.jvm_opts = args.jvm_opts
         self.objects = {}   # (kind, ns, name) -> object
 
     # objects the pods refer to
@@ -767,6 +771,12 @@ class Runner:
         role = env.get('SP_ROLE', '')
         if 'KAFKA_HEAP_OPTS' in env and (role in self.heap or '*' in self.heap):
             env['KAFKA_HEAP_OPTS'] = self.heap.get(role, self.heap.get('*'))
+        # BED DIFFERENCE: --jvm-opts replaces Kafka's JVM defaults (the image's
+        # KAFKA_JVM_PERFORMANCE_OPTS, tuned for servers) in every JVM of the
+        # apache/kafka image, e.g. the client compiler only: half the CPU to start
+        if self.jvm_opts and image_name(c.spec['image']) == 'apache/kafka' \
+                and 'KAFKA_JVM_PERFORMANCE_OPTS' not in {e['name'] for e in c.spec.get('env') or []}:
+            env['KAFKA_JVM_PERFORMANCE_OPTS'] = self.jvm_opts
         return env
 
     def changed(self):
@@ -1301,6 +1311,8 @@ def main():
     bp.add_argument('--nodes', required=True, help='comma-separated node names the runner owns')
     for p in (lp, bp):
         p.add_argument('--state', required=True, help='pods, volumes, logs, status.json')
+        p.add_argument('--jvm-opts', metavar='OPTS',
+                       help="KAFKA_JVM_PERFORMANCE_OPTS for the apache/kafka image's JVMs (default: Kafka's)")
         p.add_argument('--heap', action='append', metavar='ROLE=OPTS',
                        help="replace KAFKA_HEAP_OPTS of containers with SP_ROLE=ROLE ('*' for all)")
         p.add_argument('--backoff-seconds', type=float, default=10, help='first crash-loop back-off (10)')

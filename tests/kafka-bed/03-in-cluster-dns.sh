@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kafka-bed: alongside (a streamplane and a cluster of its own)
 # kafka_access: in_cluster_dns, as in production: streamplane runs as a pod
 # on the bed (a runner node: its own network namespace, /etc/hosts with the
 # cluster's *.svc.cluster.local names, the ServiceAccount of deploy/rbac.yaml

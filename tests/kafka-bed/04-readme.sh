@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kafka-bed: alongside (a streamplane and a cluster of its own)
 # The README's bed block (the first ```sh block after "## The bed"), run as
 # written against the suite's bed: a 1-broker cluster created through the
 # API on the runner's nodes, a message produced and consumed through its

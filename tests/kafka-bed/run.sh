@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real Apache Kafka on the real Kubernetes bed, driven through streamplane's
-# API: the scenarios tests/kafka-bed/NN-*.sh in order, against one
-# streamplane and one tenant, sharing clusters where they can (README.md).
+# API: the scenarios tests/kafka-bed/NN-*.sh in order (those marked
+# "alongside" beside the others), against one streamplane and one tenant,
+# sharing clusters where they can (README.md).
 #
 # The bed is tests/run.sh's (STREAMPLANE_BED_ENV) when set, else one of its
 # own (BED_WITH_RUNNER=1 scripts/bed up: three runner nodes beside KWOK's).
@@ -20,7 +21,8 @@ finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ] && [ "$passe
 
 KB_STATE=$(mktemp -d /tmp/sp-kafka-bed.XXXXXX)
 mkdir -p "$KB_STATE/clusters"
-own_bed= spid= interrupted= scenario=
+own_bed= spid= interrupted=
+declare -A pids=() t0s=()   # running scenarios: name -> pid, start time
 . tests/kafka-bed/lib.sh
 
 cleanup() {
@@ -38,7 +40,7 @@ cleanup() {
 	if [ "$failed" = 0 ] || [ -z "${KEEP:-}" ]; then rm -rf "$KB_STATE" "$own_bed"; else echo "kept $KB_STATE"; fi
 }
 trap cleanup EXIT
-trap 'interrupted=1; [ -z "$scenario" ] || kill -TERM "$scenario" 2>/dev/null; exit 143' TERM INT
+trap 'interrupted=1; for p in "${pids[@]}"; do [ -z "$p" ] || kill -TERM "$p" 2>/dev/null; done; exit 143' TERM INT
 
 # ---- the bed ----------------------------------------------------------------
 if [ -z "${STREAMPLANE_BED_ENV:-}" ]; then
@@ -74,22 +76,37 @@ KEY=$(sp_admin POST "/v1/tenants/$T/api-keys" '{"name":"t"}' | jq -r .secret)
 [ -n "$KEY" ] && [ "$KEY" != null ] || { echo "no tenant key"; failed=1; finish; }
 export API ADMIN KEY T KB_STATE KB_KAFKA BIN
 
-# ---- the scenarios, in order -------------------------------------------------
+# ---- the scenarios ------------------------------------------------------------
+# In order, one after the other (they share clusters), except those marked
+# "# kafka-bed: alongside" (a cluster and a streamplane of their own): those
+# start first and run beside the others; they are counted before the 9x ones.
+start() { # SCENARIO: in the background (so that a TERM is handled at once)
+	local n; n=$(basename "$1" .sh)
+	bash "$1" >"$KB_STATE/out-$n" 2>&1 &
+	pids[$n]=$! t0s[$n]=$(date +%s)
+}
+count() { # SCENARIO: waits for it, prints and counts it
+	local n rc p m; n=$(basename "$1" .sh)
+	wait "${pids[$n]}"; rc=$?; pids[$n]=
+	echo "-- $n.sh"
+	cat "$KB_STATE/out-$n"
+	p=$(grep -c '^ok   - ' "$KB_STATE/out-$n"); m=$(grep -c '^FAIL - ' "$KB_STATE/out-$n")
+	# a scenario that failed without saying which check did: one failure
+	[ "$rc" = 0 ] || [ "$m" -gt 0 ] || { m=1; echo "FAIL - $n.sh exited $rc"; }
+	passed=$((passed + p)); failed=$((failed + m))
+	# its time: from its start to its last line (one alongside may end long before it is counted)
+	echo "   ($n.sh: $p passed, $m failed, $(($(stat -c %Y "$KB_STATE/out-$n") - ${t0s[$n]})) s)"
+}
+chain=() beside=()
 for f in tests/kafka-bed/[0-9][0-9]-*.sh; do
 	[ -z "$ONLY" ] || [[ $(basename "$f") == $ONLY ]] || continue
-	echo "-- $(basename "$f")"
-	t0=$SECONDS
-	# in the background, so that a TERM is handled now, not when it ends
-	bash "$f" >"$KB_STATE/out" 2>&1 &
-	scenario=$!
-	wait "$scenario"
-	rc=$? scenario=
-	cat "$KB_STATE/out"
-	p=$(grep -c '^ok   - ' "$KB_STATE/out"); m=$(grep -c '^FAIL - ' "$KB_STATE/out")
-	# a scenario that failed without saying which check did: one failure
-	[ "$rc" = 0 ] || [ "$m" -gt 0 ] || { m=1; echo "FAIL - $(basename "$f") exited $rc"; }
-	passed=$((passed + p)); failed=$((failed + m))
-	echo "   ($(basename "$f"): $p passed, $m failed, $((SECONDS - t0)) s)"
+	if grep -q '^# kafka-bed: alongside' "$f"; then beside+=("$f"); else chain+=("$f"); fi
 done
+for f in "${beside[@]}"; do start "$f"; done
+for f in "${chain[@]}"; do
+	if [[ $(basename "$f") == 9* ]]; then for g in "${beside[@]}"; do count "$g"; done; beside=(); fi
+	start "$f"; count "$f"
+done
+for g in "${beside[@]}"; do count "$g"; done
 [ "$failed" = 0 ] || { echo "streamplane's log (tail):"; tail -n 30 "$KB_STATE/server.log"; }
 finish
