@@ -28,9 +28,8 @@ in what streamplane renders; each one is marked BED DIFFERENCE.
       the scheduler binds to them, reports their status to the API server,
       heartbeats the nodes, stops a deleted pod's processes, and forwards each
       LoadBalancer Service's loopback ingress address to its ready pods.
-      STATUS: run by hand against the bed of issue 11 before that bed landed
-      (tests/kafka-real/bed.sh, adapted to an existing bed); not yet in
-      `make test`: that waits for scripts/bed to start the runner itself.
+      scripts/bed starts it for the BED_NODES lines whose manager is runner;
+      tests/kafka-bed drives real Kafka on it through streamplane's API.
 
 Costs: one thread per pod plus a few for probes; a status write per change;
 in bed mode one thread per forwarded connection direction.
@@ -90,10 +89,14 @@ def parse_quantity(q):
 # plus the few paths it adds, taken from the cache. (host path, path in the
 # container, owner uid or None, writable copy?)
 
+def image_name(image):
+    """registry/owner/name:tag -> owner/name (or name)"""
+    return '/'.join(image.rpartition(':')[0].rsplit('/', 2)[-2:])
+
+
 def image_layers(image, mode):
-    repo, _, tag = image.rpartition(':')
-    name = repo.rsplit('/', 2)
-    name = '/'.join(name[-2:])
+    tag = image.rpartition(':')[2]
+    name = image_name(image)
     if name == 'apache/kafka':
         d = os.path.join(CACHE, 'kafka-' + tag)
         if not os.path.isfile(os.path.join(d, '.complete')):
@@ -107,6 +110,8 @@ def image_layers(image, mode):
         return [(d, '/opt/bitnami/jmx-exporter', None, False)]
     if name == 'bitnami/kubectl':
         return [(mode.kubectl_dir, '/opt/bitnami/kubectl/bin', None, False)]
+    if name in ('library/debian', 'debian'):
+        return []       # the host's root file system is Debian already
     raise RuntimeError('image %s is not in the runner\'s image table' % image)
 
 
@@ -114,8 +119,7 @@ IMAGE_PATH = {'bitnami/kubectl': '/opt/bitnami/kubectl/bin:' + DEFAULT_PATH}
 
 
 def image_env_path(image):
-    repo = image.rpartition(':')[0]
-    return IMAGE_PATH.get('/'.join(repo.rsplit('/', 2)[-2:]), DEFAULT_PATH)
+    return IMAGE_PATH.get(image_name(image), DEFAULT_PATH)
 
 
 # ---- the pod network ------------------------------------------------------
@@ -300,6 +304,8 @@ class Pod:
             os.makedirs(d, exist_ok=True)
             self._fsgroup(d)
             return d, False
+        if 'hostPath' in vol:
+            return vol['hostPath']['path'], False
         os.makedirs(d, exist_ok=True)
         if 'emptyDir' in vol:
             os.chmod(d, 0o777)
@@ -374,15 +380,22 @@ class Pod:
         os.makedirs(scratch, exist_ok=True)
         lines = ['set -eu', 'S=%s' % q(scratch), 'mount -t tmpfs -o mode=755 tmpfs "$S"', 'n=0',
                  # a fresh, writable copy of an existing folder, for this pod only
+                 # (exit on failure: `set -e` does not reach into `under || ovl`, and a
+                 # mount point made without its copy would be made on the host)
                  'ovl() { n=$((n+1)); mkdir -p "$S/o$n/u" "$S/o$n/w";'
-                 ' mount -t overlay overlay -o "lowerdir=$1,upperdir=$S/o$n/u,workdir=$S/o$n/w" "$2"; }',
+                 ' mount -t overlay overlay -o "lowerdir=$1,upperdir=$S/o$n/u,workdir=$S/o$n/w" "$2" || exit 1; }',
                  # is $1 inside a folder this pod already has its own copy of?
                  'under() { local o; for o in $OVL; do case "$1/" in "$o"/*) return 0;; esac; done; return 1; }',
                  # a mount point that the host lacks: made in a copy, never on the host
+                 # (BED DIFFERENCE: not at the top, /NEW: a copy of / would hide /proc,
+                 # /dev and every mount made before it)
                  'made() { local p=$1 a=$1; while [ ! -e "$a" ]; do a=$(dirname "$a"); done;'
+                 ' if [ "$a" = / ]; then echo "mount point $p: a new folder at the top is not supported" >&2;'
+                 ' exit 1; fi;'
                  ' if [ "$a" != "$p" ]; then under "$a" || { ovl "$a" "$a"; OVL="$OVL $a"; }; mkdir -p "$p"; fi; }',
                  'madefile() { local d; d=$(dirname "$1"); made "$d";'
-                 ' if [ ! -e "$1" ]; then under "$d" || { ovl "$d" "$d"; OVL="$OVL $d"; }; touch "$1"; fi; }',
+                 ' if [ ! -e "$1" ]; then [ "$d" != / ] || { echo "mount point $1: a new file at the top is not'
+                 ' supported" >&2; exit 1; }; under "$d" || { ovl "$d" "$d"; OVL="$OVL $d"; }; touch "$1"; fi; }',
                  'OVL=']
         tmp = os.path.join(self.dir, 'tmp')
         os.makedirs(tmp, exist_ok=True)
@@ -738,6 +751,7 @@ class Runner:
         self.backoff_base = args.backoff_seconds
         self.max_grace = args.max_grace_seconds
         self.heap = dict(kv.split('=', 1) for kv in args.heap or [])
+        self.jvm_opts = args.jvm_opts
         self.objects = {}   # (kind, ns, name) -> object
 
     # objects the pods refer to
@@ -757,6 +771,12 @@ class Runner:
         role = env.get('SP_ROLE', '')
         if 'KAFKA_HEAP_OPTS' in env and (role in self.heap or '*' in self.heap):
             env['KAFKA_HEAP_OPTS'] = self.heap.get(role, self.heap.get('*'))
+        # BED DIFFERENCE: --jvm-opts replaces Kafka's JVM defaults (the image's
+        # KAFKA_JVM_PERFORMANCE_OPTS, tuned for servers) in every JVM of the
+        # apache/kafka image, e.g. the client compiler only: half the CPU to start
+        if self.jvm_opts and image_name(c.spec['image']) == 'apache/kafka' \
+                and 'KAFKA_JVM_PERFORMANCE_OPTS' not in {e['name'] for e in c.spec.get('env') or []}:
+            env['KAFKA_JVM_PERFORMANCE_OPTS'] = self.jvm_opts
         return env
 
     def changed(self):
@@ -1017,6 +1037,15 @@ class Forwarder:
         self.lsock.close()
 
 
+def connect_blocking(addr):
+    """A connection made within 10 s, then with no timeout: a forwarded
+    connection stays open however long either side is silent (a producer
+    waiting for acks=all, a watch), as through a real load balancer."""
+    s = socket.create_connection(addr, 10)
+    s.settimeout(None)
+    return s
+
+
 def listener(ip, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -1060,7 +1089,7 @@ class BedRunner(Runner):
         self.kubectl_dir = os.path.join(kd, 'bin')
         api_port = int(env['API_PORT'])
         lsock = self.net.threads.call(lambda: listener(GATEWAY, 443))
-        self.api_fwd = Forwarder(lsock, lambda: socket.create_connection(('127.0.0.1', api_port), 10), 'api')
+        self.api_fwd = Forwarder(lsock, lambda: connect_blocking(('127.0.0.1', api_port)), 'api')
         self.lbs = {}          # (ip, port) -> (Forwarder, ns, service name, service port)
         self.sent = {}         # pod uid -> last status sent
         self.deleting = {}     # pod key -> pod object (deletionTimestamp seen)
@@ -1186,10 +1215,14 @@ class BedRunner(Runner):
             return
         objs = {k: v for k, v in self.objects.items() if k[0] != 'service'}
         want = {}
+        with self.lock:
+            ours = {p.ns for p in self.pods.values()}
         for svc in lst['items']:
             md, spec = svc['metadata'], svc.get('spec') or {}
             objs[('service', md['namespace'], md['name'])] = svc
-            if spec.get('type') != 'LoadBalancer':
+            # only the load balancers of namespaces whose pods run here (the
+            # bed's other nodes are KWOK's: no process behind their pods)
+            if spec.get('type') != 'LoadBalancer' or md['namespace'] not in ours:
                 continue
             for ing in (svc.get('status') or {}).get('loadBalancer', {}).get('ingress') or []:
                 for sp in spec.get('ports') or []:
@@ -1225,7 +1258,7 @@ class BedRunner(Runner):
         if not isinstance(port, int):
             port = next((cp['containerPort'] for c in p.mains for cp in c.spec.get('ports') or []
                          if cp.get('name') == port), None)
-        return self.net.threads.call(lambda: socket.create_connection((p.ip, port), 10))
+        return self.net.threads.call(lambda: connect_blocking((p.ip, port)))
 
     def shutdown(self):
         for fw in list(self.lbs.values()):
@@ -1278,6 +1311,8 @@ def main():
     bp.add_argument('--nodes', required=True, help='comma-separated node names the runner owns')
     for p in (lp, bp):
         p.add_argument('--state', required=True, help='pods, volumes, logs, status.json')
+        p.add_argument('--jvm-opts', metavar='OPTS',
+                       help="KAFKA_JVM_PERFORMANCE_OPTS for the apache/kafka image's JVMs (default: Kafka's)")
         p.add_argument('--heap', action='append', metavar='ROLE=OPTS',
                        help="replace KAFKA_HEAP_OPTS of containers with SP_ROLE=ROLE ('*' for all)")
         p.add_argument('--backoff-seconds', type=float, default=10, help='first crash-loop back-off (10)')

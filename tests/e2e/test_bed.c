@@ -242,7 +242,7 @@ static const char *cond_field(const spresp *r, const char *type, const char *fie
 
 /* ---- tests ---------------------------------------------------------------- */
 
-/* The bed itself: three zones of Ready nodes, StatefulSet pods Running with
+/* The bed itself: three zones of Ready KWOK nodes, StatefulSet pods Running with
  * bound claims, Job pods that complete, a claim that grows on the
  * expandable class and is refused on the other. */
 START_TEST(bed_nodes_pods_jobs_and_claims)
@@ -264,10 +264,12 @@ START_TEST(bed_nodes_pods_jobs_and_claims)
     rand_suffix(sfx);
     snprintf(ns, sizeof ns, "bed-self-%s", sfx);
     admin_namespace(a, ns);
+    /* KWOK's to complete: the bed's runner nodes (real containers) have no busybox */
     json_t *job = json_pack(
-        "{s:s, s:s, s:{s:s, s:s}, s:{s:i, s:{s:{s:s, s:[{s:s, s:s}]}}}}", "apiVersion", "batch/v1", "kind", "Job",
-        "metadata", "name", "once", "namespace", ns, "spec", "backoffLimit", 0, "template", "spec", "restartPolicy",
-        "Never", "containers", "name", "c", "image", "busybox");
+        "{s:s, s:s, s:{s:s, s:s}, s:{s:i, s:{s:{s:s, s:{s:s}, s:[{s:s, s:s}]}}}}", "apiVersion", "batch/v1", "kind",
+        "Job", "metadata", "name", "once", "namespace", ns, "spec", "backoffLimit", 0, "template", "spec",
+        "restartPolicy", "Never", "nodeSelector", "bed.streamplane.dev/manager", "kwok", "containers", "name", "c",
+        "image", "busybox");
     ck_assert_int_eq(kube_apply(a, job, NULL, &e), KUBE_OK);
     json_decref(job);
     json_t *claim = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[s], s:s, s:{s:{s:s}}}}", "apiVersion", "v1", "kind",

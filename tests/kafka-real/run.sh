@@ -8,6 +8,12 @@
 # from Maven Central's jars (scripts/kafka). Then real clients check what a
 # user would rely on. Prints "N passed, M failed".
 #
+# Not in `make test`: tests/kafka-bed checks all of this and more on the bed
+# (the runner as the kubelet of real Kubernetes nodes, streamplane's API end
+# to end). This one stays for the manifests target's objects without any
+# API server (`podrunner.py local`), run by hand, e.g. for another version:
+#   sudo tests/kafka-real/run.sh build/streamplane 4.1
+#
 # Waits are bounded polls of a real system converging (JVMs starting on two
 # cores); the bounds are generous and a miss fails the check that waited.
 #   usage: tests/kafka-real/run.sh BUILD/streamplane [KAFKA_VERSION]

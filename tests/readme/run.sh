@@ -2,6 +2,8 @@
 # Runs the README's curl walk-through, as written, against a fresh server.
 # The only changes: the port and the data directory point at a temporary one.
 # Prints "N passed, M failed" (one check: every command in the block succeeded).
+# The bed's block (under "## The bed": real Kafka on the bed's runner nodes)
+# is walked the same way by tests/kafka-bed/04-readme.sh, on the suite's bed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:-build/streamplane}
