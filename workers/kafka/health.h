@@ -62,6 +62,16 @@ void kafka_pool_stats(kafka_pool *p, kafka_pool_counts *out);
 int kafka_health_read(kafka_pool *p, const char *bootstrap, int timeout_ms,
                       kafka_health *out, char *err, size_t errlen);
 
+/* A cached handle for another admin call (admin.h): the same handle and
+ * reuse as kafka_health_read, held until kafka_pool_unlease. NULL with err
+ * when none can be made. unlease with the call's outcome: a transport-class
+ * error drops the handle as a failed read does. */
+typedef struct kafka_lease kafka_lease;
+struct rd_kafka_s;
+struct rd_kafka_s *kafka_pool_lease(kafka_pool *p, const char *bootstrap, kafka_lease **lease, char *err,
+                                    size_t errlen);
+void kafka_pool_unlease(kafka_pool *p, kafka_lease *lease, int rd_kafka_err);
+
 /* The counting step alone, over metadata librdkafka returned (or a test
  * built) and the controller id it reported (librdkafka 2.0.2 keeps that
  * outside rd_kafka_metadata_t: rd_kafka_controllerid()). Fills *out as
