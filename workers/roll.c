@@ -29,13 +29,13 @@
  * or repeated upgrade restarts nothing twice); METADATA_VERSION raises the
  * metadata version (kafka-features.sh in a Job) only once every pod runs
  * the new release. Dynamic configs: ALTER_CONFIGS, read-merge-write per
- * broker (kafka/admin.h). */
+ * broker (kafka/topology.h). */
 #define _GNU_SOURCE
 #include "plans.h"
 #include "pods.h"
 #include "jobs.h"
 #include "cluster_health.h"
-#include "kafka/admin.h"
+#include "kafka/topology.h"
 #include "kafka/availability.h"
 #include "../core/cluster.h"
 

@@ -386,7 +386,7 @@ static int health_read(kafka_pool *p, const char *bootstrap, int timeout_ms,
     return 0;
 }
 
-/* ---- leases for other admin calls (admin.c) ---- */
+/* ---- leases for other readers (admin.c) ---- */
 
 rd_kafka_t *kafka_pool_lease(kafka_pool *p, const char *bootstrap, kafka_lease **lease, char *err, size_t errlen)
 {
@@ -397,12 +397,11 @@ rd_kafka_t *kafka_pool_lease(kafka_pool *p, const char *bootstrap, kafka_lease *
     }
     kafka_entry *e = acquire(p, bootstrap, err, errlen);
     if (!e) return NULL;
-    rd_kafka_poll(e->rk, 0);
     *lease = (kafka_lease *)e;
     return e->rk;
 }
 
-void kafka_pool_unlease(kafka_pool *p, kafka_lease *lease, int err)
+void kafka_pool_unlease(kafka_pool *p, kafka_lease *lease, int transport_failed)
 {
-    if (lease) release(p, (kafka_entry *)lease, is_transport_error((rd_kafka_resp_err_t)err));
+    if (lease) release(p, (kafka_entry *)lease, transport_failed);
 }

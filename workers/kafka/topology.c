@@ -1,6 +1,6 @@
-/* admin.c — see admin.h. */
+/* topology.c — see topology.h. */
 #define _GNU_SOURCE
-#include "admin.h"
+#include "topology.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -110,6 +110,14 @@ static rd_kafka_event_t *describe(rd_kafka_t *rk, rd_kafka_ConfigResource_t **cr
     return ev;
 }
 
+/* The handle could not reach the cluster: the pool drops it. */
+static int transport(int e)
+{
+    return e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+           e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || e == RD_KAFKA_RESP_ERR__RESOLVE ||
+           e == RD_KAFKA_RESP_ERR__SSL || e == RD_KAFKA_RESP_ERR__AUTHENTICATION;
+}
+
 static bool transient_err(int e)
 {
     return e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR__TRANSPORT ||
@@ -173,7 +181,7 @@ int kafka_topology_read(kafka_pool *p, const char *bootstrap, int timeout_ms, bo
         if (rc != 0) snprintf(err, errlen, "out of memory");
         else if (with_min_isr) rc = read_min_isr(rk, out, timeout_ms, &rerr, err, errlen);
     }
-    kafka_pool_unlease(p, l, rerr);
+    kafka_pool_unlease(p, l, transport(rerr));
     if (rc != 0) {
         *transient = rerr == 0 || transient_err(rerr);
         kafka_topology_free(out);
@@ -223,7 +231,7 @@ int kafka_broker_config(kafka_pool *p, const char *bootstrap, int timeout_ms, in
                 snprintf(value, cap, "%s", rd_kafka_ConfigEntry_value(es[e]));
         rd_kafka_event_destroy(ev);
     }
-    kafka_pool_unlease(p, l, rerr);
+    kafka_pool_unlease(p, l, transport(rerr));
     if (!ev) *transient = transient_err(rerr);
     return ev ? 0 : -1;
 }
@@ -275,7 +283,7 @@ int kafka_broker_configs_merge(kafka_pool *p, const char *bootstrap, int timeout
     rd_kafka_event_t *dev = describe_broker(rk, broker, timeout_ms, &cur, &rerr, err, errlen);
     if (!dev) {
         *transient = transient_err(rerr);
-        kafka_pool_unlease(p, l, rerr);
+        kafka_pool_unlease(p, l, transport(rerr));
         return -1;
     }
     char id[16];
@@ -310,6 +318,6 @@ int kafka_broker_configs_merge(kafka_pool *p, const char *bootstrap, int timeout
     }
     rd_kafka_ConfigResource_destroy_array(crs, 1);
     rd_kafka_event_destroy(dev);
-    kafka_pool_unlease(p, l, rerr);
+    kafka_pool_unlease(p, l, transport(rerr));
     return rc;
 }

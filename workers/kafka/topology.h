@@ -1,4 +1,4 @@
-/* admin.h — the Kafka reads and writes day-2 operations need beyond the
+/* topology.h — the Kafka reads and writes day-2 operations need beyond the
  * health count (issue 13), through the same pool of librdkafka handles.
  *
  *  - the topology: brokers, and leader/replicas/ISR of every partition
@@ -18,8 +18,8 @@
  * Errors: 0, or -1 with err (librdkafka's or the broker's words) and
  * *transient saying whether trying again can help (the cluster did not
  * answer) or not (the broker refused: a config it does not accept). */
-#ifndef SP_KAFKA_ADMIN_H
-#define SP_KAFKA_ADMIN_H
+#ifndef SP_KAFKA_TOPOLOGY_H
+#define SP_KAFKA_TOPOLOGY_H
 
 #include <jansson.h>
 #include <stdbool.h>
