@@ -267,9 +267,9 @@ static int restart_wait(kturn *t, plan_run *pr, const restart *rs, json_t *me)
     const char *from = json_string_value(json_object_get(pr->scratch, "from_image"));
     const char *to = pod_kafka_image(me);
     char images[400] = "";
-    if (from && strcmp(from, to) != 0) snprintf(images, sizeof images, ", %s -> %s", from, to);
-    snprintf(pr->msg, sizeof pr->msg, "%s restarted (new uid %s%s) and ready; %s", rs->pod, pod_uid(me), images,
-             kafka);
+    if (from && strcmp(from, to) != 0) snprintf(images, sizeof images, ", %.180s -> %.180s", from, to);
+    snprintf(pr->msg, sizeof pr->msg, "%.60s restarted (new uid %.40s%.220s) and ready; %.300s", rs->pod, pod_uid(me),
+             images, kafka);
     return PLAN_STEP_DONE;
 }
 
