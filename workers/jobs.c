@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *job_object(const char *ns, const char *name, const char *cluster_id, const char *image, json_t *command)
+json_t *job_object(const char *ns, const char *name, const char *cluster_id, const char *image, json_t *command,
+                   const json_t *like_pod)
 {
     json_t *labels = json_pack("{s:s, s:s, s:s}", "app.kubernetes.io/managed-by", "streamplane",
                                "streamplane.dev/cluster", cluster_id, "streamplane.dev/job", name);
@@ -23,6 +24,13 @@ json_t *job_object(const char *ns, const char *name, const char *cluster_id, con
                      "template", "metadata", "labels", labels, "spec", "restartPolicy", "Never", "containers",
                      container);
     json_decref(labels);
+    static const char *const placement[] = {"nodeSelector", "affinity", "tolerations", "imagePullSecrets"};
+    json_t *pspec = json_object_get(json_object_get(json_object_get(job, "spec"), "template"), "spec");
+    const json_t *from = json_object_get(like_pod, "spec");
+    for (size_t i = 0; from && i < sizeof placement / sizeof placement[0]; i++) {
+        json_t *v = json_object_get(from, placement[i]);
+        if (v) json_object_set_new(pspec, placement[i], json_deep_copy(v));
+    }
     return job;
 }
 

@@ -11,8 +11,11 @@
 
 /* A Job object running command (array of strings, stolen) in image, with
  * the restricted Pod Security profile the namespace enforces, one try, and
- * labels that tie it to the cluster. */
-json_t *job_object(const char *ns, const char *name, const char *cluster_id, const char *image, json_t *command);
+ * labels that tie it to the cluster. like_pod (may be NULL): a pod of the
+ * cluster whose placement the Job's pod takes (nodeSelector, affinity,
+ * tolerations, imagePullSecrets), so it runs where the cluster runs. */
+json_t *job_object(const char *ns, const char *name, const char *cluster_id, const char *image, json_t *command,
+                   const json_t *like_pod);
 
 typedef enum { JOB_RUNNING = 0, JOB_SUCCEEDED, JOB_FAILED, JOB_MISSING } job_state;
 

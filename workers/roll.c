@@ -353,17 +353,19 @@ int exec_find_leader(kturn *t, plan_run *pr)
         if (!pods) return kube_failed(t, pr, "listing the cluster's pods");
         img[0] = 0;
         size_t i;
-        json_t *p;
+        json_t *p, *like = NULL;
         json_array_foreach(pods, i, p)
-            if (!img[0] && pod_ready(p) && strncmp(name_of(p) ?: "", RENDER_CONTROLLER_STS "-",
-                                                   strlen(RENDER_CONTROLLER_STS) + 1) == 0)
+            if (!like && pod_ready(p) && strncmp(name_of(p) ?: "", RENDER_CONTROLLER_STS "-",
+                                                 strlen(RENDER_CONTROLLER_STS) + 1) == 0) {
+                like = p;
                 snprintf(img, sizeof img, "%s", pod_kafka_image(p));
-        json_decref(pods);
-        if (!img[0]) return leader_unknown(pr, "no controller pod is ready");
+            }
+        if (!like) { json_decref(pods); return leader_unknown(pr, "no controller pod is ready"); }
         controller_bootstrap(t, ncontrollers, boot, sizeof boot);
         json_t *obj = job_object(t->ns, job, t->r->id, img,
                                  json_pack("[s, s, s, s, s]", "/opt/kafka/bin/kafka-metadata-quorum.sh",
-                                           "--bootstrap-controller", boot, "describe", "--status"));
+                                           "--bootstrap-controller", boot, "describe", "--status"), like);
+        json_decref(pods);
         t->krc = kube_create(t->c, obj, NULL, &t->e);
         json_decref(obj);
         if (t->krc == KUBE_CONFLICT) t->krc = KUBE_OK;     /* created before a crash */
@@ -487,35 +489,41 @@ int exec_metadata_version(kturn *t, plan_run *pr)
     json_t *pods = cluster_pods(t);
     if (!pods) return kube_failed(t, pr, "listing the cluster's pods");
     size_t i;
-    json_t *p;
+    json_t *p, *like = NULL;
     char behind[400] = "";
     json_array_foreach(pods, i, p) {
         const char *rel = pod_kafka_release(p);
         if (!rel || strcmp(rel, release) != 0) {
             size_t n = strlen(behind);
             snprintf(behind + n, sizeof behind - n, "%s%s (%s)", n ? ", " : "", name_of(p), rel ? rel : "?");
+        } else if (!like && pod_ready(p)) {
+            like = p;
         }
     }
-    json_decref(pods);
     if (behind[0]) {
+        json_decref(pods);
         snprintf(msg, sizeof msg, "the metadata version stays until every pod runs %s; not yet: %s", release, behind);
         return plan_blocked(t, pr, msg);
     }
     if (!json_object_get(pr->scratch, "job")) {
-        if ((t->krc = sts_kafka_image(t->c, t->ns, RENDER_BROKER_STS, img, sizeof img, &t->e)) != KUBE_OK)
-            return kube_failed(t, pr, "reading the brokers' StatefulSet");
+        snprintf(img, sizeof img, "%s", like ? pod_kafka_image(like) : "");
         snprintf(boot, sizeof boot, "%s.%s.svc.cluster.local:9092", RENDER_BOOTSTRAP_SVC, t->ns);
         bool v4 = release[0] >= '4';
-        json_t *obj = job_object(t->ns, job, t->r->id, img,
-                                 json_pack("[s, s, s, s, s, s]", "/opt/kafka/bin/kafka-features.sh",
-                                           "--bootstrap-server", boot, "upgrade",
-                                           v4 ? "--release-version" : "--metadata", version));
+        json_t *obj = img[0] ? job_object(t->ns, job, t->r->id, img,
+                                          json_pack("[s, s, s, s, s, s]", "/opt/kafka/bin/kafka-features.sh",
+                                                    "--bootstrap-server", boot, "upgrade",
+                                                    v4 ? "--release-version" : "--metadata", version), like)
+                             : NULL;
+        json_decref(pods);
+        if (!obj) return plan_blocked(t, pr, "no pod running the release is ready: kafka-features.sh waits");
         t->krc = kube_create(t->c, obj, NULL, &t->e);
         json_decref(obj);
         if (t->krc == KUBE_CONFLICT) t->krc = KUBE_OK;
         if (t->krc != KUBE_OK) return kube_failed(t, pr, "creating the kafka-features Job");
         json_object_set_new(pr->scratch, "job", json_string(job));
         pr->plan_changed = true;
+    } else {
+        json_decref(pods);
     }
     job_state js;
     char *log = NULL;
