@@ -369,7 +369,13 @@ int exec_find_leader(kturn *t, plan_run *pr)
         t->krc = kube_create(t->c, obj, NULL, &t->e);
         json_decref(obj);
         if (t->krc == KUBE_CONFLICT) t->krc = KUBE_OK;     /* created before a crash */
-        if (t->krc != KUBE_OK) return kube_failed(t, pr, "creating the quorum Job");
+        if (t->krc != KUBE_OK && kube_transient(t->krc)) return kube_failed(t, pr, "creating the quorum Job");
+        if (t->krc != KUBE_OK) {                          /* refused: the order is not worth failing for */
+            char why[400];
+            snprintf(why, sizeof why, "the quorum Job was refused: %.300s", t->e.message);
+            t->krc = KUBE_OK;
+            return leader_unknown(pr, why);
+        }
         json_object_set_new(pr->scratch, "job", json_string(job));
         json_object_set_new(pr->scratch, "since_ms", json_integer(sp_clock_wall_ms(pr->clock)));
         pr->plan_changed = true;
