@@ -6,8 +6,20 @@
 # restarts exactly once (each pod's uid changes once, and the step that
 # restarted it names the uid it has at the end), controllers first with the
 # active one last, then brokers; no acknowledged message is lost.
+# bench/roll sets KB_ROLL_BROKERS: a cluster of its own with that many brokers.
 . "$(dirname "$0")/lib.sh"
-shared_cluster
+NB=${KB_ROLL_BROKERS:-3}
+if [ "$NB" = 3 ]; then
+	shared_cluster
+else
+	C=$(cluster_create rollbench '{"name":"rollbench","kafka_version":"'"$KB_KAFKA"'","brokers":'"$NB"',"storage_gib":10,
+		"external_access":{"type":"loadbalancer"},"config":'"$SHARED_CONFIG"'}') || give_up "POST a $NB-broker cluster"
+	wait_phase "$C" RUNNING 900 || give_up "the $NB-broker cluster is RUNNING (it is $(phase "$C"))"
+	NS=sp-$C
+	EXT=$(bootstrap "$C")
+	KBIN=$(kafka_bin "$(sp GET "/v1/clusters/$C" | jq -r .status.kafka_version)")
+fi
+PODS=$((NB + 3))
 TOPIC=rolled
 "$KBIN/kafka-topics.sh" --bootstrap-server "$EXT" --create --topic $TOPIC --partitions 3 --replication-factor 3 \
 	--config min.insync.replicas=2 >/dev/null 2>&1 || give_up "create topic $TOPIC"
@@ -26,7 +38,7 @@ op_end() { # OPERATION-ID SECONDS: prints its state once it ended (TIMEOUT other
 	echo TIMEOUT
 }
 before=$(uids)
-[ "$(wc -l <<<"$before")" = 6 ] || give_up "the shared cluster has 6 Kafka pods ($(wc -l <<<"$before"))"
+[ "$(wc -l <<<"$before")" = $PODS ] || give_up "the cluster has $PODS Kafka pods ($(wc -l <<<"$before"))"
 
 # ---- a dynamic config: live, nothing restarts --------------------------------
 op=$(sp PATCH "/v1/clusters/$C" '{"config":{"log.retention.ms":"7200000"}}' | jq -r .status.current_operation_id)
@@ -56,7 +68,7 @@ O=$(sp GET "/v1/operations/$op")
 check "the roll SUCCEEDED ($st after $roll_s s)" [ "$st" = SUCCEEDED ] || jq -c '.steps[-1], .error' <<<"$O"
 after=$(uids)
 changed=$(join <(echo "$before") <(echo "$after") | awk '$2 != $3' | wc -l)
-check "every one of the 6 pods has a new uid ($changed changed)" [ "$changed" = 6 ]
+check "every one of the $PODS pods has a new uid ($changed changed)" [ "$changed" = $PODS ]
 # each restart step names the uid its pod has now: no pod restarted after its step
 once=0
 while read -r pod uid; do
@@ -64,10 +76,11 @@ while read -r pod uid; do
 		'.steps[] | select(.name == $p and .state == "SUCCEEDED" and (.message | contains($u)))' <<<"$O" >/dev/null &&
 		once=$((once + 1))
 done <<<"$after"
-check "each pod restarted exactly once: its step names the uid it has now ($once of 6)" [ "$once" = 6 ]
+check "each pod restarted exactly once: its step names the uid it has now ($once of $PODS)" [ "$once" = $PODS ]
 order=$(jq -r '[.steps[] | select(.name | startswith("restart ")) | .name[8:]] | join(" ")' <<<"$O")
-check_sh "controllers first, then brokers 0, 1, 2 ($order)" \
-	'[[ $order == kafka-controller-?" "kafka-controller-?" "kafka-controller-?" kafka-broker-0 kafka-broker-1 kafka-broker-2" ]]'
+brokers=$(seq 0 $((NB - 1)) | sed 's/^/kafka-broker-/' | tr '\n' ' ' | sed 's/ $//')
+check_sh "controllers first, then brokers in order ($order)" \
+	'[[ $order == kafka-controller-?" "kafka-controller-?" "kafka-controller-?" $brokers" ]]'
 found=$(jq -r '.steps[] | select(.name == "find the active controller") | .message' <<<"$O")
 leader=$(sed -n 's/.*active controller is node \([0-9]*\).*/\1/p' <<<"$found")
 if [ -n "$leader" ]; then
@@ -79,13 +92,16 @@ fi
 # the restart times, for bench/roll's comparison
 jq -r '.steps[] | select(.name | startswith("restart ")) | "\(.name[8:]) \(.started_at) \(.finished_at)"' <<<"$O" |
 	while read -r pod a b; do echo "$pod $(($(date -d "$b" +%s) - $(date -d "$a" +%s)))"; done >"$KB_STATE/roll-steps"
-figure "roll of 3 controllers + 3 brokers on the bed: $roll_s s; per pod (s): $(tr '\n' ' ' <"$KB_STATE/roll-steps")"
+sum=$(awk '{s += $2} END {print s}' "$KB_STATE/roll-steps")
+figure "roll of 3 controllers + $NB brokers on the bed: $roll_s s, against $sum s for its $PODS pod restarts one after another; per pod (s): $(tr '\n' ' ' <"$KB_STATE/roll-steps")"
 end=$((SECONDS + 120))
 until [ "$(acked_count $TOPIC)" -ge $((acked0 + 40)) ] || [ $SECONDS -ge $end ]; do sleep 1; done
 producer_stop $TOPIC
 n=$(acked_count $TOPIC)
 errs=$(jq -r 'select(.name == "producer_send_error") | .value' "$KB_STATE/producer-$TOPIC.out" 2>/dev/null | wc -l)
-figure "producer during the roll: $n acknowledged in all, $errs send errors (retried or given up)"
+gap=$(jq -r 'select(.name == "producer_send_success") | .timestamp' "$KB_STATE/producer-$TOPIC.out" 2>/dev/null |
+	sort -n | awk 'NR > 1 && $1 - p > g {g = $1 - p} {p = $1} END {print g + 0}')
+figure "producer (acks=all, ~20/s) during the roll: $n acknowledged in all, $errs send errors, longest pause between two acknowledgements $gap ms"
 check "the producer kept being acknowledged through the roll ($acked0 before it, $n in all)" [ "$n" -ge $((acked0 + 40)) ]
 check "every acknowledged message survived (a librdkafka consumer reads all $n)" verify_acked "$EXT" $TOPIC
 check "the cluster is RUNNING after the roll" wait_phase "$C" RUNNING 120
