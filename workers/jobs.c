@@ -66,10 +66,15 @@ kube_rc job_read(kube_client *c, const char *ns, const char *name, job_state *st
     }
     if (*state == JOB_RUNNING) { json_decref(pods); return KUBE_OK; }
     const char *pod = json_string_value(json_object_get(json_object_get(p0, "metadata"), "name"));
-    if (pod) rc = kube_pod_log(c, ns, pod, 50, log, e);
+    kube_err le = {0};
+    kube_rc lrc = pod ? kube_pod_log(c, ns, pod, 50, log, &le) : KUBE_NOT_FOUND;
     json_decref(pods);
-    if (rc == KUBE_NOT_FOUND || rc == KUBE_INVALID) rc = KUBE_OK;   /* no log to show */
-    return rc;
+    /* the Job finished either way: a log that cannot be read (a node that
+     * serves none, a pod gone) is said as such, and is no failure of the
+     * data plane (it would count against its circuit) */
+    if (lrc != KUBE_OK && asprintf(log, "(its log could not be read: %s)", le.message[0] ? le.message : kube_rc_name(lrc)) < 0)
+        *log = NULL;
+    return KUBE_OK;
 }
 
 kube_rc sts_kafka_image(kube_client *c, const char *ns, const char *sts, char *out, size_t cap, kube_err *e)
