@@ -75,14 +75,6 @@ static void unavailable(api_resp *w, const char *why, bool busy, bool no_route)
     w->retry_after = busy ? 1 : 5;
 }
 
-static bool is_balanced(const json_t *b)
-{
-    return json_integer_value(json_object_get(b, "replica_skew")) <= 1 &&
-           json_integer_value(json_object_get(b, "preferred_leader_skew")) <= 1 &&
-           json_integer_value(json_object_get(b, "replicas_on_leaving_brokers")) == 0 &&
-           json_integer_value(json_object_get(b, "rack_violations")) == 0;
-}
-
 void api_cluster_balance(api_req *rq, api_resp *w)
 {
     long timeout = BALANCE_TIMEOUT_MS;
@@ -107,7 +99,6 @@ void api_cluster_balance(api_req *rq, api_resp *w)
     sp_now_rfc3339(now);
     json_object_set_new(body, "cluster_id", json_string(r.id));
     json_object_set_new(body, "target_brokers", json_integer(r.brokers));
-    json_object_set_new(body, "balanced", json_boolean(is_balanced(body)));
     json_object_set_new(body, "checked_at", json_string(now));
     json_decref(out);
     store_res_clear(&r);
@@ -154,8 +145,6 @@ void api_cluster_rebalance_prepare(api_req *rq, api_resp *w)
                     (long long)json_integer_value(json_object_get(out, "max_replication_factor")));
     } else {
         json_t *before = json_object_get(out, "balance"), *after = json_object_get(plan, "after");
-        json_object_set_new(before, "balanced", json_boolean(is_balanced(before)));
-        json_object_set_new(after, "balanced", json_boolean(is_balanced(after)));
         json_t *body = json_pack("{s:b, s:s, s:I, s:O, s:O, s:O}", "dry_run", 1, "cluster_id", r.id, "target_brokers",
                                  (json_int_t)r.brokers, "before", before, "after", after, "plan", plan);
         json_object_del(json_object_get(body, "plan"), "after");
@@ -178,7 +167,9 @@ void api_cluster_rebalance(api_req *rq, api_resp *w)
         api_problem(w, 409, "kafka-not-reachable", "the cluster is on the manifests target; streamplane does not "
                     "run it, so it cannot move its partitions");
     } else {
-        json_t *changes = json_pack("{s:{s:I}}", "rebalance", "max_moves_per_batch", (json_int_t)batch);
+        /* a change of no spec field: {from: null, to: what was asked} */
+        json_t *changes = json_pack("{s:{s:n, s:{s:I}}}", "rebalance", "from", "to", "max_moves_per_batch",
+                                    (json_int_t)batch);
         json_t *before = json_deep_copy(r.spec);
         char op[SP_ID_MAX] = "";
         phase_changed(&r);

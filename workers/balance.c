@@ -200,6 +200,7 @@ json_t *balance_plan_view(const planner_plan *pl, bool with_reassignment)
             json_object_set(e, "preferred_leaders", json_object_get(e, "leaders"));
     }
     json_object_set_new(a, "offline_partitions", json_integer(0));
+    json_object_set_new(a, "balanced", json_boolean(planner_plan_balanced(pl)));
     json_t *v = json_pack("{s:i, s:I, s:I, s:i, s:b, s:o}", "partitions", planner_plan_changes(pl),
                           "replica_moves", (json_int_t)planner_plan_moves(pl), "leader_changes",
                           (json_int_t)planner_plan_leader_changes(pl), "batches", planner_plan_batches(pl),
@@ -287,16 +288,17 @@ json_t *balance_read_live(void *ctx, const json_t *cluster, const json_t *plane,
         out = json_pack("{s:o, s:i, s:s?, s:i}", "balance", rep, "max_replication_factor", rf,
                         "max_replication_factor_topic", topic, "brokers_listed", l.nbrokers);
     }
-    if (out && json_is_true(json_object_get(ask, "plan"))) {
+    if (out) {      /* a plan always: "balanced" is a plan that moves nothing (as even as the racks allow) */
         int32_t t[BALANCE_MAX_BROKERS];
         balance_targets(want, t);
         planner_options o = {.target = t, .ntarget = want,
                              .max_moves_per_batch = (int)json_integer_value(json_object_get(ask, "max_moves_per_batch"))};
         planner_plan *pl = NULL;
         pe = planner_plan_build(pc, &o, &pl);
-        json_t *view = pe == PLANNER_OK ? balance_plan_view(pl, true) : NULL;
+        json_object_set_new(rep, "balanced", json_boolean(pe == PLANNER_OK && planner_plan_changes(pl) == 0));
+        json_t *view = pe == PLANNER_OK && json_is_true(json_object_get(ask, "plan")) ? balance_plan_view(pl, true) : NULL;
         if (view) json_object_set_new(out, "plan", view);
-        else {
+        else if (pe != PLANNER_OK) {
             json_object_set_new(out, "plan_error", json_string(planner_strerror(pe)));
             json_object_set_new(out, "plan_error_code", json_integer(pe));
         }

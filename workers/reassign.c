@@ -89,23 +89,53 @@ static void log_reason(const char *log, char *out, size_t cap)
     if (best) snprintf(out, cap, "%.*s", (int)strcspn(best, "\n"), best);
 }
 
-/* The Job running argv (a tool of KAFKA_BIN and its arguments) with the
- * image the brokers run; input: a ConfigMap mounted at INPUT_DIR, or NULL. */
+/* What a tool's pod takes from the brokers' StatefulSet: the image the
+ * brokers run, and the node affinity that keeps the cluster's pods on the
+ * data plane's zones (a pod scheduled elsewhere would run on nodes the
+ * cluster does not use). */
+static kube_rc broker_pod_shape(reassign_ctx *x, char *image, size_t cap, json_t **node_affinity)
+{
+    json_t *sts = NULL;
+    image[0] = 0;
+    *node_affinity = NULL;
+    kube_rc rc = kube_get(x->c, "apps/v1", "StatefulSet", x->ns, RENDER_BROKER_STS, &sts, &x->e);
+    if (rc != KUBE_OK) return rc;
+    json_t *pod = json_object_get(json_object_get(json_object_get(sts, "spec"), "template"), "spec");
+    size_t i;
+    json_t *ct;
+    json_array_foreach(json_object_get(pod, "containers"), i, ct) {
+        const char *n = json_string_value(json_object_get(ct, "name"));
+        const char *img = json_string_value(json_object_get(ct, "image"));
+        if (n && img && strcmp(n, "kafka") == 0) snprintf(image, cap, "%s", img);
+    }
+    *node_affinity = json_incref(json_object_get(json_object_get(pod, "affinity"), "nodeAffinity"));
+    json_decref(sts);
+    return KUBE_OK;
+}
+
+/* The Job running argv (a tool of KAFKA_BIN and its arguments) as the
+ * brokers' pods run; input: a ConfigMap mounted at INPUT_DIR, or NULL. */
 static reassign_result start_job(reassign_ctx *x, const char *name, const char *input, const char *const *argv)
 {
     char image[300];
+    json_t *affinity = NULL;
     x->called = true;
-    kube_rc rc = sts_kafka_image(x->c, x->ns, RENDER_BROKER_STS, image, sizeof image, &x->e);
-    if (rc != KUBE_OK) return kube_failed(x, rc, "reading the brokers' image");
-    if (!image[0]) { snprintf(x->msg, sizeof x->msg, "the brokers' StatefulSet names no Kafka image"); return RS_FAILED; }
+    kube_rc rc = broker_pod_shape(x, image, sizeof image, &affinity);
+    if (rc != KUBE_OK) return kube_failed(x, rc, "reading the brokers' StatefulSet");
+    if (!image[0]) {
+        json_decref(affinity);
+        snprintf(x->msg, sizeof x->msg, "the brokers' StatefulSet names no Kafka image");
+        return RS_FAILED;
+    }
     json_t *cmd = json_array();
     char tool[200];
     snprintf(tool, sizeof tool, KAFKA_BIN "/%s", argv[0]);
     json_array_append_new(cmd, json_string(tool));
     for (int i = 1; argv[i]; i++) json_array_append_new(cmd, json_string(argv[i]));
     json_t *job = job_object(x->ns, name, x->spec->id, image, cmd);
+    json_t *pod = json_object_get(json_object_get(json_object_get(job, "spec"), "template"), "spec");
+    if (affinity) json_object_set_new(pod, "affinity", json_pack("{s:o}", "nodeAffinity", affinity));
     if (input) {
-        json_t *pod = json_object_get(json_object_get(json_object_get(job, "spec"), "template"), "spec");
         json_object_set_new(pod, "volumes", json_pack("[{s:s, s:{s:s}}]", "name", "input", "configMap", "name", input));
         json_object_set_new(json_array_get(json_object_get(pod, "containers"), 0), "volumeMounts",
                             json_pack("[{s:s, s:s, s:b}]", "name", "input", "mountPath", INPUT_DIR, "readOnly", 1));
@@ -396,7 +426,11 @@ static reassign_result step_verify(reassign_ctx *x)
         snprintf(x->msg, sizeof x->msg, "batch %ld: kafka-reassign-partitions.sh --verify failed: %s", b + 1, why);
         return RS_FAILED;
     }
-    bool open = !log || strstr(log, "still in progress") || strstr(log, "rather than") || strstr(log, "failed");
+    /* done only when the tool says it cleared the throttles, which it does
+     * once every partition of the plan is complete (a tail of the log is
+     * read: "still in progress" lines of a large batch may be above it) */
+    bool open = !log || !strstr(log, "Clearing broker-level throttles") || strstr(log, "still in progress") ||
+                strstr(log, "rather than") || strstr(log, "failed");
     free(log);
     if (open) {      /* metadata ran ahead of the controller: look again */
         kube_err e;

@@ -26,9 +26,9 @@ json_t *scale_plan_for(json_t *plan, op_type type, const json_t *changes)
     int n = 0;
     if (in)
         n += snprintf(path + n, sizeof path - (size_t)n, "scale in %ld -> %ld: every replica moves off brokers "
-                      "%ld-%ld in throttled batches (kafka-reassign-partitions.sh in Jobs) and Kafka metadata must "
-                      "show them empty before the StatefulSet goes down; their volumes are then kept or deleted "
-                      "(delete_volumes_on_scale_in)", bf, bt, bt, bf - 1);
+                      "%ld and above in throttled batches (kafka-reassign-partitions.sh in Jobs) and Kafka metadata "
+                      "must show them empty before the StatefulSet goes down; their volumes are then kept or deleted "
+                      "(delete_volumes_on_scale_in)", bf, bt, bt);
     if (out)
         n += snprintf(path + n, sizeof path - (size_t)n, "scale out %ld -> %ld: the StatefulSet grows, the new "
                       "brokers join Kafka, then partitions move onto them in throttled batches until replicas and "
@@ -44,10 +44,13 @@ json_t *scale_plan_for(json_t *plan, op_type type, const json_t *changes)
 
     json_t *p = plan_new(path);
     char name[96];
-    long moves = (long)json_integer_value(json_object_get(json_object_get(changes, "rebalance"),
+    long moves = (long)json_integer_value(json_object_get(json_object_get(json_object_get(changes, "rebalance"), "to"),
                                                           "max_moves_per_batch"));
+    char leaving[40];
+    if (bf - bt == 1) snprintf(leaving, sizeof leaving, "broker %ld", bt);
+    else snprintf(leaving, sizeof leaving, "brokers %ld-%ld", bt, bf - 1);
     if (in) {
-        snprintf(name, sizeof name, "move partitions off brokers %ld-%ld", bt, bf - 1);
+        snprintf(name, sizeof name, "move partitions off %s", leaving);
         plan_add(p, PSTEP_REASSIGN, name, json_pack("{s:i, s:b}", "brokers", (int)bt, "drain", 1));
     }
     bool applied = false;
@@ -62,7 +65,7 @@ json_t *scale_plan_for(json_t *plan, op_type type, const json_t *changes)
     }
     if (!applied && !rebal) plan_add(p, PSTEP_APPLY, "apply objects", NULL);
     if (in) {
-        snprintf(name, sizeof name, "release brokers %ld-%ld", bt, bf - 1);
+        snprintf(name, sizeof name, "release %s", leaving);
         plan_add(p, PSTEP_RELEASE_BROKERS, name, json_pack("{s:i, s:i}", "from", (int)bt, "to", (int)bf));
     }
     if (grow || out) plan_add(p, PSTEP_GROW_CLAIMS, "grow the brokers' volumes", NULL);

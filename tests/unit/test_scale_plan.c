@@ -83,7 +83,7 @@ START_TEST(storage_and_rebalance)
     ck_assert_int_lt(index_of(p, PSTEP_REASSIGN, 0), 0);
     json_decref(p);
     json_decref(ch);
-    ch = json_pack("{s:{s:i}}", "rebalance", "max_moves_per_batch", 7);
+    ch = json_pack("{s:{s:n, s:{s:i}}}", "rebalance", "from", "to", "max_moves_per_batch", 7);
     p = plan_for(OP_REBALANCE, ch, &IN);
     ck_assert_int_eq(plan_len(p), 2);
     const json_t *args;
