@@ -423,7 +423,7 @@ START_TEST(client_on_the_real_server)
     ck_assert_int_eq(kube_get(c, "v1", "ConfigMap", ns, "one", &out, &e), KUBE_OK);
     ck_assert_str_eq(jpath(out, "data.k"), "v1");
     json_decref(out);
-    ck_assert_int_eq(kube_delete(c, "v1", "ConfigMap", ns, "one", "Background", &e), KUBE_FORBIDDEN); /* not granted */
+    ck_assert_int_eq(kube_delete(c, "v1", "Secret", ns, "one", "Background", &e), KUBE_FORBIDDEN);    /* not granted */
     ck_assert_int_eq(kube_delete(a, "v1", "ConfigMap", ns, "one", "Background", &e), KUBE_OK);
     ck_assert_int_eq(kube_get(c, "v1", "ConfigMap", ns, "one", &out, &e), KUBE_NOT_FOUND);
     ck_assert_int_eq(e.http, 404);
@@ -435,7 +435,7 @@ START_TEST(client_on_the_real_server)
                             "ReadWriteOnce", "resources", "requests", "storage", "10Gi", "storageClassName", "standard");
     ck_assert_int_eq(kube_apply(a, pvc, NULL, &e), KUBE_OK);
     json_decref(pvc);
-    bool bound = false;     /* claims are the StatefulSet controller's: streamplane may not read them */
+    bool bound = false;     /* claims are the StatefulSet controller's (streamplane only grows or removes them) */
     for (int t = 0; t < 600 && !bound; t++) {
         if (kube_get(a, "v1", "PersistentVolumeClaim", ns, "data", &out, &e) == KUBE_OK)
             bound = jpath(out, "status.phase") && !strcmp(jpath(out, "status.phase"), "Bound");
