@@ -49,6 +49,15 @@ typedef struct api_env {
     json_t *(*health_read)(void *ctx, const json_t *status, const json_t *plane_spec, int brokers,
                            int timeout_ms, health_verdict *v, const char **why);
     void *health_ctx;
+    /* The live partition layout and balance of a cluster (server/ wires
+     * workers/balance.c's balance_read_live): cluster as GET answers it,
+     * plane the data plane's spec with its credentials in, ask {"brokers",
+     * "plan", "max_moves_per_batch"}. The answer, or NULL with why
+     * (*no_route: streamplane has no way to this Kafka at all). NULL:
+     * the balance endpoints answer 503. */
+    json_t *(*layout_read)(void *ctx, const json_t *cluster, const json_t *plane, const json_t *ask, int timeout_ms,
+                           bool *no_route, char *why, size_t whylen);
+    void *layout_ctx;
     struct kafka_pool *kafka;     /* for /metrics (server/system.c) */
     /* At most live_reads_max live Kafka readings run at once (a
      * server-owned counter); beyond that the endpoint answers the last
@@ -203,6 +212,14 @@ void api_cluster_delete(api_req *, api_resp *);
 void api_cluster_manifests(api_req *, api_resp *);
 void api_cluster_health(api_req *, api_resp *);
 void api_cluster_restart(api_req *, api_resp *);
+/* api/balance.c: the partition balance and rebalancing; the scale-in check */
+void api_cluster_balance(api_req *, api_resp *);
+void api_cluster_rebalance_prepare(api_req *, api_resp *);
+void api_cluster_rebalance(api_req *, api_resp *);
+void api_cluster_update_prepare(api_req *, api_resp *);
+/* A data plane's spec with its sealed credentials opened into
+ * "kubernetes" (new reference), or NULL when they cannot be opened. */
+json_t *api_plane_spec_with_secrets(const api_env *env, const store_res *dp);
 
 void api_op_list(api_req *, api_resp *);
 void api_op_get(api_req *, api_resp *);

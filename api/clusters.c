@@ -181,7 +181,7 @@ static void validate(api_req *rq, const json_t *spec, const json_t *old_spec, ve
 {
     static const char *const fields[] = {"name", "tenant_id", "kafka_version", "brokers", "storage_gib",
                                          "availability", "data_plane_id", "config", "external_access",
-                                         "autoscaling", "tiered_storage", NULL};
+                                         "autoscaling", "tiered_storage", "delete_volumes_on_scale_in", NULL};
     memset(e, 0, sizeof *e);
     v_known_keys(v, "", spec, fields);
     json_t *x = json_object_get(spec, "name");
@@ -215,6 +215,7 @@ static void validate(api_req *rq, const json_t *spec, const json_t *old_spec, ve
         else store_res_clear(&dp);
     }
     if ((x = json_object_get(spec, "config"))) validate_config(v, x, e->brokers);
+    if ((x = json_object_get(spec, "delete_volumes_on_scale_in"))) v_bool(v, "delete_volumes_on_scale_in", x, NULL);
     if ((x = json_object_get(spec, "external_access"))) {
         static const char *const ef[] = {"type", NULL};
         if (!json_is_object(x)) verr(v, "external_access", "must be an object");
@@ -389,6 +390,9 @@ void api_cluster_create(api_req *rq, api_resp *w)
     json_object_set_new(r.status, "kafka_version", json_string(e.version));
     json_object_set_new(r.status, "observed_generation", json_integer(0));
     json_object_set_new(r.status, "brokers_ready", json_integer(0));
+    /* the brokers' volume template keeps this size for the cluster's life
+     * (immutable in a StatefulSet); growth patches each claim */
+    json_object_set_new(r.status, "volume_template_gib", json_integer(e.storage));
     json_object_set_new(r.status, "bootstrap_servers", json_null());
     json_object_set_new(r.status, "data_plane_id", dp ? json_string(dp) : json_null());
     json_object_set_new(r.status, "target", json_string(dp ? "data_plane" : "manifests"));
@@ -500,7 +504,8 @@ static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, i
     change(ch, "storage_gib", sf, stt);
     change(ch, "kafka_version", vf, vt);
     json_decref(bf); json_decref(bt); json_decref(sf); json_decref(stt); json_decref(vf); json_decref(vt);
-    static const char *const others[] = {"config", "external_access", "autoscaling", "tiered_storage", NULL};
+    static const char *const others[] = {"config", "external_access", "autoscaling", "tiered_storage",
+                                         "delete_volumes_on_scale_in", NULL};
     for (int i = 0; others[i]; i++)
         change(ch, others[i], json_object_get(r->spec, others[i]), json_object_get(spec, others[i]));
     op_type type = OP_UPDATE;
@@ -509,6 +514,8 @@ static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, i
         else if (json_object_get(ch, "storage_gib")) type = OP_STORAGE_RESIZE;
         else if (json_object_get(ch, "kafka_version")) type = OP_ROLLING_RESTART;
     }
+    if (!json_object_get(r->status, "volume_template_gib"))   /* rows from before it was recorded */
+        json_object_set_new(r->status, "volume_template_gib", json_integer(r->storage_gib));
     json_t *before = r->spec;
     r->spec = spec;
     r->brokers = e.brokers;

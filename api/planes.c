@@ -141,6 +141,18 @@ static json_t *unseal(const api_env *env, const store_res *r)
     return j;
 }
 
+json_t *api_plane_spec_with_secrets(const api_env *env, const store_res *dp)
+{
+    json_t *sec = unseal(env, dp);
+    if (!sec) return NULL;
+    json_t *spec = json_deep_copy(dp->spec);
+    json_t *k = json_object_get(spec, "kubernetes");
+    if (!json_is_object(k)) json_object_set_new(spec, "kubernetes", k = json_object());
+    json_object_update(k, sec);
+    json_decref(sec);
+    return spec;
+}
+
 /* The kind of credential a spec (with its secrets still in) carries. */
 static const char *cred_kind(const json_t *spec)
 {

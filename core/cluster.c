@@ -86,6 +86,7 @@ static void spec_fields(const json_t *spec, const json_t *status, cluster_spec *
     if (!out->kafka_version) out->kafka_version = json_string_value(json_object_get(status, "kafka_version"));
     out->brokers = int_or0(spec, "brokers");
     out->storage_gib = int_or0(spec, "storage_gib");
+    out->volume_template_gib = int_or0(status, "volume_template_gib");
     const char *avail = json_string_value(json_object_get(status, "availability"));
     if (!avail) avail = json_string_value(json_object_get(spec, "availability"));
     out->availability = avail ? cluster_availability_parse(avail)

@@ -24,6 +24,9 @@ typedef struct cluster_spec {
     const char *id, *tenant_id, *name;  /* NULL when absent */
     const char *kafka_version;          /* the resolved release, e.g. "3.9.1" */
     long long brokers, storage_gib;     /* 0 when absent */
+    long long volume_template_gib;      /* the size the brokers' volumeClaimTemplates were created
+                                           with (a StatefulSet's templates never change; grown
+                                           claims are patched one by one); 0: storage_gib */
     cluster_availability availability;
     cluster_external external;
     bool tiered_storage;

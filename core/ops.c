@@ -10,7 +10,8 @@
 #include <string.h>
 
 static const char *const TYPES[OP_TYPE__COUNT] = {"CREATE", "UPDATE", "SCALE_OUT", "SCALE_IN",
-                                                  "STORAGE_RESIZE", "ROLLING_RESTART", "DELETE"};
+                                                  "STORAGE_RESIZE", "ROLLING_RESTART", "DELETE",
+                                                  "REBALANCE"};
 static const char *const STATES[OP_STATE__COUNT] = {"PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"};
 
 const char *op_type_name(op_type t) { return t < OP_TYPE__COUNT ? TYPES[t] : "UNKNOWN"; }
@@ -362,4 +363,32 @@ int ops_fail(store_t *st, store_op *o, const char *code, const char *msg, const 
     rc = store_res_update(st, K_CLUSTER, &r, 0);
     store_res_clear(&r);
     return rc == ST_OK ? ops_sync_current(st, o->cluster_id) : rc;
+}
+
+/* Each field o changed goes back to its value from before (o->changes
+ * {field: {from, to}}), in the cluster's current spec: a new generation. */
+static int revert_changes(store_t *st, const store_op *o)
+{
+    store_res r;
+    int rc = store_res_get(st, K_CLUSTER, o->cluster_id, NULL, &r);
+    if (rc != ST_OK) return rc;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o->changes, k, v) {
+        json_t *from = json_object_get(v, "from");
+        if (!json_is_object(v) || !from || json_is_null(from)) json_object_del(r.spec, k);
+        else json_object_set(r.spec, k, from);
+    }
+    r.brokers = json_integer_value(json_object_get(r.spec, "brokers"));
+    r.storage_gib = json_integer_value(json_object_get(r.spec, "storage_gib"));
+    r.generation++;
+    rc = store_res_update(st, K_CLUSTER, &r, 0);
+    store_res_clear(&r);
+    return rc;
+}
+
+int ops_fail_revert(store_t *st, store_op *o, const char *code, const char *msg, const sp_clock *clk)
+{
+    int rc = ops_fail(st, o, code, msg, clk);
+    return rc == ST_OK ? revert_changes(st, o) : rc;
 }

@@ -28,6 +28,7 @@
 
 typedef enum {
     OP_CREATE = 0, OP_UPDATE, OP_SCALE_OUT, OP_SCALE_IN, OP_STORAGE_RESIZE, OP_ROLLING_RESTART, OP_DELETE,
+    OP_REBALANCE,
     OP_TYPE__COUNT
 } op_type;
 
@@ -84,6 +85,11 @@ int ops_plan_end_step(store_t *st, store_op *o, step_state how, const char *msg,
  * running step FAILED, the cluster's condition OperationFailed=True says
  * so, and the cluster's current operation moves on. */
 int ops_fail(store_t *st, store_op *o, const char *code, const char *msg, const sp_clock *clk);
+/* ops_fail, and every field o changed goes back to its value from before
+ * in the cluster's spec (a new generation): for work that must not be
+ * carried out later either (a scale-in whose drain cannot happen would
+ * otherwise lower the StatefulSet at the next reconcile). */
+int ops_fail_revert(store_t *st, store_op *o, const char *code, const char *msg, const sp_clock *clk);
 
 /* The active operations up to generation gen (0: all) succeed, each with
  * one last step (name, message, started .. now). Reads only the active

@@ -5,7 +5,8 @@
 #include <string.h>
 
 static const char *const KINDS[PSTEP__COUNT] = {"APPLY", "FIND_LEADER", "RESTART_POD", "ALTER_CONFIGS",
-                                               "METADATA_VERSION", "CONVERGE"};
+                                               "METADATA_VERSION", "CONVERGE", "REASSIGN", "GROW_CLAIMS",
+                                               "RELEASE_BROKERS"};
 static const char *const STATES[STEP__COUNT] = {"RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"};
 
 const char *plan_kind_name(pstep_kind k) { return k < PSTEP__COUNT ? KINDS[k] : "UNKNOWN"; }

@@ -53,6 +53,9 @@ typedef enum {
     PSTEP_METADATA_VERSION,   /* raise the metadata version once every pod runs the release */
     PSTEP_CONVERGE,           /* the last step of every plan: every broker in metadata, the
                                  operation (and those queued up to its generation) succeed */
+    PSTEP_REASSIGN,           /* move partitions until even over brokers 0..n-1 (workers/scale.c) */
+    PSTEP_GROW_CLAIMS,        /* patch every broker's claim to storage_gib, wait for the resize */
+    PSTEP_RELEASE_BROKERS,    /* after a scale-in: the leaving brokers' Services (and claims) */
     PSTEP__COUNT
 } pstep_kind;
 

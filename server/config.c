@@ -21,6 +21,8 @@ void config_defaults(config *c)
     c->kafka_timeout_ms = 5000;
     c->kafka_clients = 64;
     c->stall_seconds = 600;
+    c->reassign_batch_moves = 50;
+    c->reassign_throttle_bytes = 50L << 20;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     c->http_threads = n > 2 ? (int)n : 2;
     snprintf(c->log_level, sizeof c->log_level, "info");
@@ -57,6 +59,10 @@ void config_usage(FILE *out)
         "  --stall-seconds N       a wait longer than this      STREAMPLANE_STALL_SECONDS (600)\n"
         "                          (a LoadBalancer with no address, a namespace stuck Terminating)\n"
         "                          sets the cluster's Stalled condition; 0 = never\n"
+        "  --reassign-batch-moves N  replica moves per         STREAMPLANE_REASSIGN_BATCH_MOVES (50)\n"
+        "                          reassignment batch (scale-out, scale-in, rebalance)\n"
+        "  --reassign-throttle-bytes N  replication throttle  STREAMPLANE_REASSIGN_THROTTLE_BYTES\n"
+        "                          while partitions move, bytes/s (52428800)\n"
         "                          (one per cluster; when full, one for a\n"
         "                          single check)\n"
         "  --http-threads N        HTTP threads                 STREAMPLANE_HTTP_THREADS (CPUs, at least 2)\n"
@@ -152,6 +158,16 @@ static int set(config *c, const char *name, const char *v)
         return int_opt(name, v, 1, 4096, &c->kafka_clients);
     } else if (strcmp(name, "stall-seconds") == 0) {
         return int_opt(name, v, 0, 86400, &c->stall_seconds);
+    } else if (strcmp(name, "reassign-batch-moves") == 0) {
+        return int_opt(name, v, 1, 100000, &c->reassign_batch_moves);
+    } else if (strcmp(name, "reassign-throttle-bytes") == 0) {
+        long long x = strtoll(v, &end, 10);
+        if (!*v || *end || x < 1024 || x > (1LL << 40)) {
+            fprintf(stderr, "streamplane: --reassign-throttle-bytes wants bytes per second (1024 to 2^40), got '%s'\n", v);
+            return -1;
+        }
+        c->reassign_throttle_bytes = (long)x;
+        return 0;
     } else if (strcmp(name, "rate-limit") == 0) {
         double r = strtod(v, &end);
         if (!*v || *end || r < 0 || r > 1e6) {
@@ -219,6 +235,7 @@ static const struct option OPTS[] = {
     {"resync-seconds", required_argument, 0, 0},  {"health-seconds", required_argument, 0, 0},
     {"health-concurrency", required_argument, 0, 0}, {"kafka-timeout-ms", required_argument, 0, 0},
     {"kafka-clients", required_argument, 0, 0}, {"stall-seconds", required_argument, 0, 0},
+    {"reassign-batch-moves", required_argument, 0, 0}, {"reassign-throttle-bytes", required_argument, 0, 0},
     {"log-format", required_argument, 0, 0},  {"log-level", required_argument, 0, 0},
     {"max-body-bytes", required_argument, 0, 0}, {"rate-limit", required_argument, 0, 0},
     {"rate-burst", required_argument, 0, 0},  {"sync", required_argument, 0, 0},

@@ -363,28 +363,40 @@ static void principal_name(const principal *p, char *out, size_t cap)
     snprintf(out, cap, "%s", p->kind == P_ADMIN ? "admin" : p->tenant_id);
 }
 
-/* ---- slow reads off the HTTP threads ------------------------------------------
+/* ---- slow routes off the HTTP threads -----------------------------------------
  *
  * libmicrohttpd binds each connection to one of its threads, so a handler
  * that waits (a live Kafka reading waits up to its timeout) would hold up
- * every other connection on that thread. A slow route's handler therefore
+ * every other connection on that thread. A slow route's work therefore
  * runs on a thread of its own while the connection is suspended; when it has
  * answered, the connection resumes and the answer is sent from the HTTP
- * thread. Only reads (no transaction) go this way: the store gives the new
- * thread its own SQLite connection, closed when the thread ends. */
+ * thread. The store gives the new thread its own SQLite connection, closed
+ * when the thread ends; a slow write (the rebalance dry run reads Kafka in
+ * its prepare step) takes the single writer there only after its network
+ * call, as on an HTTP thread, and lets go of its Idempotency-Key when it
+ * has committed. */
 typedef struct async_job {
     struct MHD_Connection *c;
     reqstate *st;
     api_req rq;
+    bool writes;
+    char ikey[256], hash[65], pname[SP_ID_MAX + 8];
 } async_job;
+
+static void run_route(server *s, const route *rt, api_req *rq, api_resp *w, bool writes, const char *ikey,
+                      const char *hash, const char *pname);
 
 static void *async_run(void *arg)
 {
     async_job *j = arg;
     const route *rt = routes_get(j->st->route);
-    rt->handler(&j->rq, &j->st->async_w);
-    if (j->st->async_w.status == 0) api_problem(&j->st->async_w, 500, "no-answer", "the handler gave no answer");
-    json_decref(j->rq.body);
+    server *s = j->st->srv;
+    run_route(s, rt, &j->rq, &j->st->async_w, j->writes, j->ikey[0] ? j->ikey : NULL, j->hash, j->pname);
+    /* answered and committed: a retry with the same key may now replay it */
+    if (j->st->idem_claimed[0]) {
+        idem_release(s->idem, j->st->idem_claimed);
+        j->st->idem_claimed[0] = 0;
+    }
     struct MHD_Connection *c = j->c;
     __atomic_store_n(&j->st->async, 2, __ATOMIC_SEQ_CST);
     free(j);                        /* before resuming: the server may stop right after */
@@ -392,15 +404,20 @@ static void *async_run(void *arg)
     return NULL;
 }
 
-/* True when the handler was started on its own thread (the connection is
- * suspended until it answers); false to run it here. */
-static bool start_async(struct MHD_Connection *c, reqstate *st, const api_req *rq)
+/* True when the route's work was started on its own thread (the connection
+ * is suspended until it answers); false to run it here. */
+static bool start_async(struct MHD_Connection *c, reqstate *st, const api_req *rq, bool writes, const char *ikey,
+                        const char *hash, const char *pname)
 {
     async_job *j = calloc(1, sizeof *j);
     if (!j) return false;
     j->c = c;
     j->st = st;
     j->rq = *rq;
+    j->writes = writes;
+    snprintf(j->ikey, sizeof j->ikey, "%s", ikey ? ikey : "");
+    snprintf(j->hash, sizeof j->hash, "%s", hash);
+    snprintf(j->pname, sizeof j->pname, "%s", pname);
     st->async = 1;
     MHD_suspend_connection(c);
     pthread_attr_t a;
@@ -416,6 +433,57 @@ static bool start_async(struct MHD_Connection *c, reqstate *st, const api_req *r
         return false;
     }
     return true;
+}
+
+/* A route's work once its request is in and checked: a write's prepare
+ * step (network checks, before the transaction), then the handler (in one
+ * transaction for a write, committed only on 2xx, with the
+ * Idempotency-Key's answer recorded in it), then the wakes. Frees rq's
+ * body and prepared. Runs on the HTTP thread, or on a slow route's own. */
+static void run_route(server *s, const route *rt, api_req *rq, api_resp *w, bool writes, const char *ikey,
+                      const char *hash, const char *pname)
+{
+    if (writes && rt->prepare) {
+        rt->prepare(rq, w);
+        if (w->status) goto out;
+    }
+    if (writes && store_begin(s->env.store) != ST_OK) {
+        api_problem(w, 503, "store-busy", "the store is busy; retry");
+        goto out;
+    }
+    rt->handler(rq, w);
+    if (w->status == 0) api_problem(w, 500, "no-answer", "the handler gave no answer");
+    if (writes) {
+        bool ok = w->status >= 200 && w->status < 300;
+        if (ok && ikey) {
+            store_idem rec = {0};
+            snprintf(rec.body_hash, sizeof rec.body_hash, "%s", hash);
+            rec.status = w->status;
+            snprintf(rec.location, sizeof rec.location, "%s", w->location);
+            snprintf(rec.op_location, sizeof rec.op_location, "%s", w->op_location);
+            snprintf(rec.etag, sizeof rec.etag, "%s", w->etag);
+            rec.body = replay_body(w);
+            int rc = store_idem_put(s->env.store, pname, ikey, &rec);
+            free(rec.body);
+            if (rc != ST_OK) ok = false, api_store_error(w, rc, "recording the Idempotency-Key");
+        }
+        if (ok) {
+            int rc = store_commit(s->env.store);
+            if (rc != ST_OK) {
+                api_store_error(w, rc, "committing");
+                w->location[0] = w->op_location[0] = w->etag[0] = 0;
+            } else {
+                for (int i = 0; i < rq->nwake; i++) queue_wake(s->env.queue, rq->wake[i]);
+            }
+        } else {
+            store_rollback(s->env.store);
+            if (w->status >= 400) w->location[0] = w->op_location[0] = 0;
+        }
+    }
+out:
+    json_decref(rq->body);
+    json_decref(rq->prepared);
+    rq->body = rq->prepared = NULL;
 }
 
 static enum MHD_Result finish_request(server *s, struct MHD_Connection *c, reqstate *st,
@@ -498,53 +566,8 @@ static enum MHD_Result finish_request(server *s, struct MHD_Connection *c, reqst
         }
     }
 
-    if (rt->slow && !writes && start_async(c, st, &rq)) return MHD_YES;
-    if (writes && rt->prepare) {   /* network checks: before the transaction, never inside it */
-        rt->prepare(&rq, &w);
-        if (w.status) {
-            json_decref(rq.body);
-            json_decref(rq.prepared);
-            return send_resp(c, st, &w);
-        }
-    }
-    if (writes) {
-        int rc = store_begin(s->env.store);
-        if (rc != ST_OK) {
-            json_decref(rq.body);
-            return reply_problem(c, st, 503, "store-busy", "the store is busy; retry");
-        }
-    }
-    rt->handler(&rq, &w);
-    if (w.status == 0) api_problem(&w, 500, "no-answer", "the handler gave no answer");
-    if (writes) {
-        bool ok = w.status >= 200 && w.status < 300;
-        if (ok && ikey) {
-            store_idem rec = {0};
-            snprintf(rec.body_hash, sizeof rec.body_hash, "%s", hash);
-            rec.status = w.status;
-            snprintf(rec.location, sizeof rec.location, "%s", w.location);
-            snprintf(rec.op_location, sizeof rec.op_location, "%s", w.op_location);
-            snprintf(rec.etag, sizeof rec.etag, "%s", w.etag);
-            rec.body = replay_body(&w);
-            int rc = store_idem_put(s->env.store, pname, ikey, &rec);
-            free(rec.body);
-            if (rc != ST_OK) ok = false, api_store_error(&w, rc, "recording the Idempotency-Key");
-        }
-        if (ok) {
-            int rc = store_commit(s->env.store);
-            if (rc != ST_OK) {
-                api_store_error(&w, rc, "committing");
-                w.location[0] = w.op_location[0] = w.etag[0] = 0;
-            } else {
-                for (int i = 0; i < rq.nwake; i++) queue_wake(s->env.queue, rq.wake[i]);
-            }
-        } else {
-            store_rollback(s->env.store);
-            if (w.status >= 400) w.location[0] = w.op_location[0] = 0;
-        }
-    }
-    json_decref(rq.body);
-    json_decref(rq.prepared);
+    if (rt->slow && start_async(c, st, &rq, writes, ikey, hash, pname)) return MHD_YES;
+    run_route(s, rt, &rq, &w, writes, ikey, hash, pname);
     return send_resp(c, st, &w);
 }
 
@@ -553,8 +576,9 @@ static enum MHD_Result finish(server *s, struct MHD_Connection *c, reqstate *st,
 {
     enum MHD_Result r = finish_request(s, c, st, method, url);
     /* The outcome is committed and the answer queued (MHD sends it after
-     * this callback returns): a retry with the same key may now replay it. */
-    if (st->idem_claimed[0]) {
+     * this callback returns): a retry with the same key may now replay it.
+     * A slow route's own thread lets go of the key itself when done. */
+    if (!__atomic_load_n(&st->async, __ATOMIC_SEQ_CST) && st->idem_claimed[0]) {
         idem_release(s->idem, st->idem_claimed);
         st->idem_claimed[0] = 0;
     }

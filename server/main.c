@@ -13,6 +13,7 @@
 #include "../workers/reconcile.h"
 #include "../workers/kube/probe.h"
 #include "../workers/cluster_health.h"
+#include "../workers/balance.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -184,11 +185,15 @@ static int cmd_serve(int argc, char **argv)
     rec.kafka_timeout_ms = s.cfg.kafka_timeout_ms;
     rec.health_interval_ms = s.cfg.health_seconds * 1000;
     rec.stall_ms = s.cfg.stall_seconds * 1000;
+    rec.reassign_batch_moves = s.cfg.reassign_batch_moves;
+    rec.reassign_throttle_bytes = s.cfg.reassign_throttle_bytes;
     rec.health_slots = s.cfg.health_concurrency > 0 ? s.cfg.health_concurrency
                                                     : (s.cfg.workers / 2 > 0 ? s.cfg.workers / 2 : 1);
     s.env.kafka = kafka;
     s.env.health_read = health_read_live;
     s.env.health_ctx = kafka;
+    s.env.layout_read = balance_read_live;
+    s.env.layout_ctx = kafka;
     /* the manifests endpoint renders with the workers' options */
     s.env.render = render_for_api;
     s.env.render_ctx = &rec.render;

@@ -20,6 +20,8 @@ typedef struct config {
     int kafka_timeout_ms;        /* one metadata read */
     int kafka_clients;           /* librdkafka handles kept */
     int stall_seconds;           /* a wait longer than this sets Stalled; 0 = never */
+    int reassign_batch_moves;    /* replica moves per reassignment batch */
+    long reassign_throttle_bytes; /* replication throttle while partitions move, bytes/s */
     int http_threads;
     bool log_text;
     char log_level[8];

@@ -7,6 +7,7 @@
  * about to act (plan_save) learns that it must not. */
 #define _GNU_SOURCE
 #include "plans.h"
+#include "scale.h"
 #include "../core/cluster.h"
 #include "../common/util.h"
 
@@ -58,6 +59,13 @@ int plan_fail(kturn *t, plan_run *pr, const char *code, const char *msg)
 {
     if (!op_tx(t, pr->op)) return 1;
     if (ops_fail(t->st, pr->op, code, msg, pr->clock) != ST_OK) { store_rollback(t->st); return -1; }
+    return store_commit(t->st) == ST_OK ? 1 : -1;
+}
+
+int plan_fail_revert(kturn *t, plan_run *pr, const char *code, const char *msg)
+{
+    if (!op_tx(t, pr->op)) return 1;
+    if (ops_fail_revert(t->st, pr->op, code, msg, pr->clock) != ST_OK) { store_rollback(t->st); return -1; }
     return store_commit(t->st) == ST_OK ? 1 : -1;
 }
 
@@ -173,7 +181,14 @@ static void add_restarts(json_t *plan, const plan_in *in, bool upgrade)
 #define ROLL_ORDER "controllers first (the active one last), then brokers, one pod at a time, each only " \
                    "when Kafka can spare it"
 
+static json_t *roll_plan_for(op_type type, const json_t *changes, const plan_in *in);
+
 json_t *plan_for(op_type type, const json_t *changes, const plan_in *in)
+{
+    return scale_plan_for(roll_plan_for(type, changes, in), type, changes);
+}
+
+static json_t *roll_plan_for(op_type type, const json_t *changes, const plan_in *in)
 {
     const json_t *vchange = json_object_get(changes, "kafka_version");
     bool upgrade = vchange && in->from_release && in->to_release &&
@@ -253,6 +268,9 @@ static const plan_exec_fn EXECUTORS[PSTEP__COUNT] = {
     [PSTEP_ALTER_CONFIGS] = exec_alter_configs,
     [PSTEP_METADATA_VERSION] = exec_metadata_version,
     [PSTEP_CONVERGE] = exec_converge,
+    [PSTEP_REASSIGN] = exec_reassign,
+    [PSTEP_GROW_CLAIMS] = exec_grow_claims,
+    [PSTEP_RELEASE_BROKERS] = exec_release_brokers,
 };
 
 static void plan_inputs(const store_res *r, plan_in *in)

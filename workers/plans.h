@@ -60,6 +60,9 @@ int plan_wait(kturn *t, plan_run *pr, const char *msg, int ms);
 int plan_blocked(kturn *t, plan_run *pr, const char *msg);
 int plan_fail(kturn *t, plan_run *pr, const char *code, const char *msg);
 bool plan_save(kturn *t, plan_run *pr, const char *msg);
+/* plan_fail, and the fields the operation changed go back in the
+ * cluster's spec (core/ops.h ops_fail_revert). */
+int plan_fail_revert(kturn *t, plan_run *pr, const char *code, const char *msg);
 
 /* Fails the cluster's current operation, whatever it is (a pod that cannot
  * start while an operation without a plan waits for it). */

@@ -21,6 +21,8 @@ typedef struct reconciler {
     int health_slots;             /* health checks running at once, at most */
     int health_busy;              /* running now (atomic) */
     int stall_ms;                 /* a wait longer than this sets Stalled=True; 0: never */
+    int reassign_batch_moves;     /* replica moves per reassignment batch; 0: reassign.h's default */
+    long reassign_throttle_bytes; /* replication throttle while moving, bytes/s; 0: the default */
 } reconciler;
 
 void reconciler_init(reconciler *rc);

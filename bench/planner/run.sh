@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-if [ ! -x "$BUILD/planner_bench" ] || [ workers/kafka/planner.c -nt "$BUILD/planner_bench" ] || [ bench/planner/planner_bench.c -nt "$BUILD/planner_bench" ]; then
+if [ ! -x "$BUILD/planner_bench" ] || [ workers/kafka/planner.c -nt "$BUILD/planner_bench" ] || [ bench/planner/planner_bench.c -nt "$BUILD/planner_bench" ] || [ tests/common/planner_synth.c -nt "$BUILD/planner_bench" ]; then
   if [ ! -f "$BUILD/CMakeCache.txt" ]; then
     make build >/dev/null
   fi

@@ -425,7 +425,7 @@ START_TEST(client_on_the_real_server)
     ck_assert_int_eq(kube_get(c, "v1", "ConfigMap", ns, "one", &out, &e), KUBE_OK);
     ck_assert_str_eq(jpath(out, "data.k"), "v1");
     json_decref(out);
-    ck_assert_int_eq(kube_delete(c, "v1", "ConfigMap", ns, "one", "Background", &e), KUBE_FORBIDDEN); /* not granted */
+    ck_assert_int_eq(kube_delete(c, "v1", "Secret", ns, "one", "Background", &e), KUBE_FORBIDDEN);    /* not granted */
     ck_assert_int_eq(kube_delete(a, "v1", "ConfigMap", ns, "one", "Background", &e), KUBE_OK);
     ck_assert_int_eq(kube_get(c, "v1", "ConfigMap", ns, "one", &out, &e), KUBE_NOT_FOUND);
     ck_assert_int_eq(e.http, 404);
@@ -437,7 +437,7 @@ START_TEST(client_on_the_real_server)
                             "ReadWriteOnce", "resources", "requests", "storage", "10Gi", "storageClassName", "standard");
     ck_assert_int_eq(kube_apply(a, pvc, NULL, &e), KUBE_OK);
     json_decref(pvc);
-    bool bound = false;     /* claims are the StatefulSet controller's: streamplane may not read them */
+    bool bound = false;     /* claims are the StatefulSet controller's (streamplane only grows or removes them) */
     for (int t = 0; t < 600 && !bound; t++) {
         if (kube_get(a, "v1", "PersistentVolumeClaim", ns, "data", &out, &e) == KUBE_OK)
             bound = jpath(out, "status.phase") && !strcmp(jpath(out, "status.phase"), "Bound");
@@ -729,6 +729,127 @@ START_TEST(loadbalancer_without_address_is_a_condition)
 }
 END_TEST
 
+/* Storage growth against the real API server: on the expandable class
+ * every broker's claim is patched (the StatefulSet's template stays as
+ * created: the real server refuses any change to it) and the operation
+ * waits until each claim's capacity follows; kube-controller-manager's
+ * expand controller answers ExternalExpanding (no CSI driver here: KWOK's
+ * stage plays the external resizer and sets the claim's capacity). On the
+ * class without allowVolumeExpansion the operation fails saying so before
+ * any claim changes, and the cluster's spec goes back. Two servers side by
+ * side (the class is a server setting), one single-broker cluster each. */
+typedef struct grower { spsrv s; char key[128], id[64], loc[256], op[256], ns[96]; } grower;
+
+static void grower_up(grower *g, const char *storage_class)
+{
+    memset(g, 0, sizeof *g);
+    const char *const flags[] = {"--workers", "2", "--storage-class", storage_class, NULL};
+    srv_start(&g->s, NULL, flags);
+    char body[8192], *tok = sa_token(), tid[64];
+    plane_body("bed", tok, true, body, sizeof body);
+    free(tok);
+    spresp r = jreq(&g->s, "POST", "/v1/data-planes", ADMIN, body);
+    ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+    resp_free(&r);
+    make_tenant(&g->s, "grower", NULL, tid, g->key);
+    r = jreq(&g->s, "POST", "/v1/clusters", g->key,
+             "{\"name\":\"roomy\",\"kafka_version\":\"3.9.1\",\"brokers\":1,\"storage_gib\":10}");
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    snprintf(g->id, sizeof g->id, "%s", jstr(&r, "id"));
+    snprintf(g->loc, sizeof g->loc, "%s", r.location);
+    snprintf(g->ns, sizeof g->ns, "sp-%s", g->id);
+    resp_free(&r);
+}
+
+/* Polls path until its field is one of want (a |-list) or secs pass; the last answer. */
+static json_t *poll_field(grower *g, const char *path, const char *field, const char *want, int secs)
+{
+    json_t *o = NULL;
+    for (int i = 0; i < secs * 5; i++) {
+        spresp r = jreq(&g->s, "GET", path, g->key, NULL);
+        json_decref(o);
+        o = json_incref(r.json);
+        resp_free(&r);
+        const char *v = jpath(o, field);
+        if (v && strstr(want, v)) break;
+        usleep(200000);
+    }
+    return o;
+}
+
+static void grower_patch(grower *g)
+{
+    json_decref(poll_field(g, g->loc, "status.phase", "RUNNING", 240));
+    spresp r = jreq(&g->s, "PATCH", g->loc, g->key, "{\"storage_gib\":20}");
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    snprintf(g->op, sizeof g->op, "%s", r.op_location);
+    resp_free(&r);
+}
+
+static void grower_down(grower *g)
+{
+    spresp r = jreq(&g->s, "DELETE", g->loc, g->key, NULL);   /* the bed goes at the end of the run */
+    resp_free(&r);
+    srv_cleanup(&g->s);
+}
+
+START_TEST(storage_growth_on_the_real_api_server)
+{
+    static grower grow, fixed;
+    int64_t t0 = sp_mono_ms();
+    grower_up(&grow, "standard");
+    grower_up(&fixed, "fixed");
+    grower_patch(&grow);
+    grower_patch(&fixed);
+    json_t *o = poll_field(&grow, grow.op, "state", "SUCCEEDED|FAILED|CANCELLED", 240);
+    char *d = json_dumps(o, JSON_COMPACT);
+    ck_assert_msg(!strcmp(jpath(o, "state"), "SUCCEEDED"), "%s", d);
+    free(d);
+    json_decref(o);
+    kube_client *c = sa_client();
+    json_t *pvc = NULL, *sts = NULL;
+    kube_err e;
+    ck_assert_int_eq(kube_get(c, "v1", "PersistentVolumeClaim", grow.ns, "data-kafka-broker-0", &pvc, &e), KUBE_OK);
+    ck_assert_str_eq(jpath(pvc, "spec.resources.requests.storage"), "20Gi");
+    ck_assert_str_eq(jpath(pvc, "status.capacity.storage"), "20Gi");
+    json_decref(pvc);
+    ck_assert_int_eq(kube_get(c, "apps/v1", "StatefulSet", grow.ns, "kafka-broker", &sts, &e), KUBE_OK);
+    json_t *vct = json_array_get(json_object_get(json_object_get(sts, "spec"), "volumeClaimTemplates"), 0);
+    ck_assert_str_eq(jpath(vct, "spec.resources.requests.storage"), "10Gi");
+    json_decref(sts);
+    /* what kube-controller-manager did with the expansion */
+    kube_client *a = admin_client();
+    json_t *events = ns_items(a, "v1", "Event", grow.ns);
+    int external = 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(events, i, p) external += jpath(p, "reason") && !strcmp(jpath(p, "reason"), "ExternalExpanding");
+    json_decref(events);
+    kube_client_free(a);
+    fprintf(stderr, "[bed] storage 10 -> 20 GiB: the claim grew; kube-controller-manager's expand controller "
+            "recorded %d ExternalExpanding event(s) (it waits for an external resizer)\n", external);
+    ck_assert_int_ge(external, 1);
+
+    /* the class that cannot expand */
+    o = poll_field(&fixed, fixed.op, "state", "SUCCEEDED|FAILED|CANCELLED", 240);
+    d = json_dumps(o, JSON_COMPACT);
+    ck_assert_msg(!strcmp(jpath(o, "state"), "FAILED"), "%s", d);
+    ck_assert_msg(strstr(jpath(o, "error.message"), "fixed") && strstr(jpath(o, "error.message"), "expansion"), "%s", d);
+    free(d);
+    json_decref(o);
+    spresp r = jreq(&fixed.s, "GET", fixed.loc, fixed.key, NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "storage_gib")), 10);   /* the spec went back */
+    resp_free(&r);
+    ck_assert_int_eq(kube_get(c, "v1", "PersistentVolumeClaim", fixed.ns, "data-kafka-broker-0", &pvc, &e), KUBE_OK);
+    ck_assert_str_eq(jpath(pvc, "spec.resources.requests.storage"), "10Gi");           /* untouched */
+    json_decref(pvc);
+    kube_client_free(c);
+    grower_down(&grow);
+    grower_down(&fixed);
+    fprintf(stderr, "[bed] storage growth: %lld ms\n", (long long)(sp_mono_ms() - t0));
+}
+END_TEST
+
 static Suite *suite_bed(void)
 {
     Suite *s = suite_create("bed");
@@ -746,6 +867,7 @@ static Suite *suite_bed(void)
     tcase_add_test(r, provision_apply_again_and_delete);
     tcase_add_test(r, namespace_stuck_terminating_is_a_condition);
     tcase_add_test(r, loadbalancer_without_address_is_a_condition);
+    tcase_add_test(r, storage_growth_on_the_real_api_server);
     suite_add_tcase(s, r);
     return s;
 }

@@ -23,10 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../../workers/kafka/planner.h"
+#include "../common/planner_synth.h"
 
 #define TOPICS 1000
-#define PARTS  12
-#define RF     3
+#define PARTS  SYNTH_PARTS
+#define RF     SYNTH_RF
 #define NPART  (TOPICS * PARTS)
 #define MAXB   64
 
@@ -41,102 +42,28 @@ static long failures;
     } while (0)
 #define EXPECT_NONE() ck_assert_msg(failures == 0, "%ld failed checks, the first: %s", failures, first_failure)
 
-/* The test's own copy of an assignment: partition i is topic i / PARTS,
- * partition i % PARTS. Cost: 12,000 x 3 ints. */
-typedef struct assignment { int nb; int32_t rep[NPART][RF]; } assignment;
+/* The test's own copy of an assignment (tests/common/planner_synth.h):
+ * partition i is topic i / PARTS, partition i % PARTS. */
+typedef synth_layout assignment;
 
-static int rack_of(int32_t id) { return id % 3; }
-
-/* Kafka-style rack-aware creation: brokers in rack-alternating order (ids
- * already alternate), a start that differs per topic, then the next brokers
- * in order on racks the partition does not use yet. */
-static void create_kafka_style(assignment *a, int nb)
-{
-    a->nb = nb;
-    for (int t = 0; t < TOPICS; t++)
-        for (int q = 0; q < PARTS; q++) {
-            int32_t *r = a->rep[t * PARTS + q];
-            int start = (t * 7 + q) % nb, n = 0;
-            for (int i = 0; n < RF && i < nb; i++) {
-                int b = (start + i * (1 + t % 2)) % nb, clash = 0;
-                for (int j = 0; j < n; j++) clash |= rack_of(r[j]) == rack_of(b) || r[j] == b;
-                if (!clash) r[n++] = b;
-            }
-            for (int i = 0; n < RF; i++) {   /* the stride missed a rack: plain order */
-                int b = (start + i) % nb, clash = 0;
-                for (int j = 0; j < n; j++) clash |= rack_of(r[j]) == rack_of(b) || r[j] == b;
-                if (!clash) r[n++] = b;
-            }
-        }
-}
-
-/* One random broker per rack, racks in random order (seeded LCG). */
-static void create_random(assignment *a, int nb, unsigned seed)
-{
-    a->nb = nb;
-    unsigned x = seed;
-    for (int p = 0; p < NPART; p++) {
-        int order[3] = { 0, 1, 2 };
-        for (int i = 2; i > 0; i--) {
-            x = x * 1103515245u + 12345u;
-            int j = (int)((x >> 16) % (unsigned)(i + 1)), t = order[i];
-            order[i] = order[j]; order[j] = t;
-        }
-        for (int i = 0; i < RF; i++) {
-            x = x * 1103515245u + 12345u;
-            int per_rack = (nb - order[i] + 2) / 3;   /* brokers with id % 3 == order[i] */
-            a->rep[p][i] = order[i] + 3 * (int)((x >> 16) % (unsigned)per_rack);
-        }
-    }
-}
+static int rack_of(int32_t id) { return synth_rack_of(id); }
 
 static planner_cluster *cluster_of(const assignment *a, int nb)
 {
-    planner_cluster *c = planner_cluster_new();
-    ck_assert_ptr_nonnull(c);
-    for (int b = 0; b < nb; b++) {
-        char rack[8];
-        snprintf(rack, sizeof rack, "r%d", rack_of(b));
-        ck_assert_int_eq(planner_add_broker(c, b, rack), PLANNER_OK);
-    }
-    for (int t = 0; t < TOPICS; t++) {
-        char name[32];
-        snprintf(name, sizeof name, "topic-%04d", t);
-        EXPECT(planner_add_topic(c, name) == t, "topic %s", name);
-        for (int q = 0; q < PARTS; q++) {
-            planner_err e = planner_add_partition(c, t, q, a->rep[t * PARTS + q], RF);
-            EXPECT(e == PLANNER_OK, "%s/%d: %s", name, q, planner_strerror(e));
-        }
-    }
-    EXPECT_NONE();
+    char err[200];
+    planner_cluster *c = synth_cluster(a, nb, err, sizeof err);
+    ck_assert_msg(c != NULL, "%s", err);
     return c;
 }
 
-/* sum over brokers of max(0, count - share), shares as in the header. */
 static long lower_bound(const long *count, int nb, int ntarget, long total)
 {
-    long order[MAXB], bound = 0;
-    for (int b = ntarget; b < nb; b++) bound += count[b];   /* leaving: share 0 */
-    memcpy(order, count, (size_t)ntarget * sizeof *order);
-    for (int i = 1; i < ntarget; i++)
-        for (int j = i; j > 0 && order[j - 1] < order[j]; j--) {
-            long t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
-        }
-    for (int i = 0; i < ntarget; i++) {
-        long share = total / ntarget + (i < total % ntarget ? 1 : 0);
-        if (order[i] > share) bound += order[i] - share;
-    }
-    return bound;
+    return synth_min_moves(count, nb, ntarget, total);
 }
 
 static void counts(const assignment *a, int nb, long *replicas, long *leaders)
 {
-    memset(replicas, 0, (size_t)nb * sizeof *replicas);
-    memset(leaders, 0, (size_t)nb * sizeof *leaders);
-    for (int p = 0; p < NPART; p++) {
-        leaders[a->rep[p][0]]++;
-        for (int i = 0; i < RF; i++) replicas[a->rep[p][i]]++;
-    }
+    synth_counts(a, nb, replicas, leaders);
 }
 
 /* Applies the plan's JSON (parsed by jansson) to *a and checks that it
@@ -265,16 +192,23 @@ static assignment *new_assignment(void)
 {
     assignment *a = calloc(1, sizeof *a);
     ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(synth_init(a, TOPICS), 0);
     return a;
+}
+
+static void free_assignment(assignment *a)
+{
+    synth_free(a);
+    free(a);
 }
 
 START_TEST(scale_out_and_back_in_chain)
 {
     assignment *a = new_assignment();
-    create_kafka_style(a, 3);
+    synth_kafka_style(a, 3);
     const int steps[] = { 6, 12, 30, 12, 6, 3 };
     for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) scale_and_check(a, steps[i], 2000);
-    free(a);
+    free_assignment(a);
 }
 END_TEST
 
@@ -285,9 +219,9 @@ static const int step_to[]   = { 6, 12, 30, 12, 6, 3 };
 START_TEST(scale_from_kafka_layout)
 {
     assignment *a = new_assignment();
-    create_kafka_style(a, step_from[_i]);
+    synth_kafka_style(a, step_from[_i]);
     scale_and_check(a, step_to[_i], 0);
-    free(a);
+    free_assignment(a);
 }
 END_TEST
 
@@ -295,16 +229,16 @@ END_TEST
 START_TEST(scale_from_random_layout)
 {
     assignment *a = new_assignment();
-    create_random(a, step_from[_i], 42u + (unsigned)_i);
+    synth_random(a, step_from[_i], 42u + (unsigned)_i);
     scale_and_check(a, step_to[_i], 500);
-    free(a);
+    free_assignment(a);
 }
 END_TEST
 
 START_TEST(rebalance_in_place)
 {
     assignment *a = new_assignment();
-    create_random(a, 12, 7u);
+    synth_random(a, 12, 7u);
     scale_and_check(a, 12, 0);
     /* a balanced cluster needs no plan at all */
     planner_cluster *c = cluster_of(a, 12);
@@ -317,7 +251,7 @@ START_TEST(rebalance_in_place)
     free(json);
     planner_plan_free(pl);
     planner_cluster_free(c);
-    free(a);
+    free_assignment(a);
 }
 END_TEST
 
@@ -472,7 +406,7 @@ END_TEST
 START_TEST(uneven_racks_keep_spread)
 {
     assignment *a = new_assignment();
-    create_kafka_style(a, 3);
+    synth_kafka_style(a, 3);
     planner_cluster *c = cluster_of(a, 4);
     planner_plan *pl = NULL;
     ck_assert_int_eq(planner_plan_build(c, NULL, &pl), PLANNER_OK);
@@ -488,7 +422,7 @@ START_TEST(uneven_racks_keep_spread)
     planner_balance_free(&b);
     planner_plan_free(pl);
     planner_cluster_free(c);
-    free(a);
+    free_assignment(a);
 }
 END_TEST
 

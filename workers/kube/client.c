@@ -22,6 +22,7 @@ static const struct { const char *kind, *plural; bool namespaced; } KINDS[] = {
     {"NetworkPolicy", "networkpolicies", true},  {"Job", "jobs", true},
     {"Role", "roles", true},                     {"RoleBinding", "rolebindings", true},
     {"Lease", "leases", true},
+    {"StorageClass", "storageclasses", false},   {"Event", "events", true},
 };
 
 int kube_path(const char *api_version, const char *kind, const char *ns, const char *name,

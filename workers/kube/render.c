@@ -138,7 +138,7 @@ static bool read_inputs(rctx *c, const cluster_spec *cl, const json_t *plane, co
 
     c->brokers = cl->brokers;
     if (c->brokers < 1 || c->brokers > 1000) return fail(c, "cluster.brokers must be 1..1000");
-    c->storage_gib = cl->storage_gib;
+    c->storage_gib = cl->volume_template_gib > 0 ? cl->volume_template_gib : cl->storage_gib;
     if (c->storage_gib < 1) return fail(c, "cluster.storage_gib must be at least 1");
 
     if (cl->availability == AVAIL_INVALID) return fail(c, "availability is unknown");
