@@ -202,6 +202,7 @@ void api_cluster_patch(api_req *, api_resp *);
 void api_cluster_delete(api_req *, api_resp *);
 void api_cluster_manifests(api_req *, api_resp *);
 void api_cluster_health(api_req *, api_resp *);
+void api_cluster_restart(api_req *, api_resp *);
 
 void api_op_list(api_req *, api_resp *);
 void api_op_get(api_req *, api_resp *);

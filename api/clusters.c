@@ -293,9 +293,12 @@ static int add_operation(api_req *rq, store_res *r, op_type type, json_t *change
     return rc;
 }
 
+/* status.target_kafka_version is the release the spec resolves to (what
+ * pods roll onto); status.kafka_version is what runs, moved by the workers
+ * once every pod runs it — at creation the two are the same. */
 static json_t *effective_status(const eff *e, json_t *status)
 {
-    json_object_set_new(status, "kafka_version", json_string(e->version));
+    json_object_set_new(status, "target_kafka_version", json_string(e->version));
     json_object_set_new(status, "availability", json_string(e->availability));
     return status;
 }
@@ -383,6 +386,7 @@ void api_cluster_create(api_req *rq, api_resp *w)
     phase_created(&r);
     r.generation = 1;
     r.status = effective_status(&e, json_object());
+    json_object_set_new(r.status, "kafka_version", json_string(e.version));
     json_object_set_new(r.status, "observed_generation", json_integer(0));
     json_object_set_new(r.status, "brokers_ready", json_integer(0));
     json_object_set_new(r.status, "bootstrap_servers", json_null());
@@ -456,9 +460,14 @@ static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, i
     if (strcmp(nn, r->name) != 0) verr(&v, "name", "cannot change; create a new cluster instead");
     if (!json_same(json_object_get(spec, "data_plane_id"), json_object_get(r->spec, "data_plane_id")))
         verr(&v, "data_plane_id", "cannot change; moving a cluster between data planes is not supported");
+    /* never below what any pod runs or rolls onto (a cancelled upgrade
+     * keeps its release as the target: cluster.c) */
     const char *old_version = json_string_value(json_object_get(r->status, "kafka_version"));
+    const char *running = old_version;
+    const char *target = json_string_value(json_object_get(r->status, "target_kafka_version"));
+    if (target && (!old_version || cluster_version_cmp(target, old_version) > 0)) old_version = target;
     if (old_version && cluster_version_cmp(e.version, old_version) < 0)
-        verr(&v, "kafka_version", "cannot go down from %s to %s", old_version, e.version);
+        verr(&v, "kafka_version", "cannot go down from %s to %s (a downgrade is not supported)", old_version, e.version);
     /* a default picked at creation stays: scaling 2 -> 3 brokers does not turn a
      * single_zone cluster multi_zone behind the client's back */
     const char *old_avail = json_string_value(json_object_get(r->status, "availability"));
@@ -485,7 +494,8 @@ static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, i
     json_t *ch = json_object();
     json_t *bf = json_integer(r->brokers), *bt = json_integer(e.brokers);
     json_t *sf = json_integer(r->storage_gib), *stt = json_integer(e.storage);
-    json_t *vf = json_string(old_version ? old_version : ""), *vt = json_string(e.version);
+    /* from what runs: an upgrade left half done by a cancel rolls the rest */
+    json_t *vf = json_string(running ? running : ""), *vt = json_string(e.version);
     change(ch, "brokers", bf, bt);
     change(ch, "storage_gib", sf, stt);
     change(ch, "kafka_version", vf, vt);
@@ -577,6 +587,42 @@ void api_cluster_delete(api_req *rq, api_resp *w)
     if (rc == ST_OK) rc = store_res_update(rq->env->store, K_CLUSTER, &r, expect);
     if (rc == ST_STALE) api_problem(w, 412, "precondition-failed", "the cluster changed meanwhile; read it again");
     else if (rc != ST_OK) api_store_error(w, rc, "deleting the cluster");
+    else answer(w, 202, &r, op);
+    store_res_clear(&r);
+}
+
+/* POST /v1/clusters/{id}/restart: a plain roll (every pod once, the
+ * rolling restart engine's order and checks), as an operation
+ * ROLLING_RESTART. The spec does not change; a cancel stops the roll
+ * between pods. */
+void api_cluster_restart(api_req *rq, api_resp *w)
+{
+    if (rq->body && (!json_is_object(rq->body) || json_object_size(rq->body) > 0)) {
+        api_problem(w, 422, "invalid-body", "a restart takes no parameters: send no body, or {}");
+        return;
+    }
+    store_res r;
+    if (!load(rq, w, &r)) return;
+    int64_t expect;
+    if (!api_expected_version(rq, w, r.resource_version, &expect)) { store_res_clear(&r); return; }
+    cluster_phase ph = phase_of(&r);
+    if (ph == PHASE_DELETING || ph == PHASE_PROVISIONING || !r.data_plane_id[0]) {
+        api_problem(w, 409, ph == PHASE_DELETING ? "cluster-deleting" : "nothing-to-restart",
+                    ph == PHASE_DELETING       ? "cluster %s is being deleted"
+                    : ph == PHASE_PROVISIONING ? "cluster %s is still being created: no pod runs yet"
+                                               : "cluster %s is on the manifests target: streamplane runs no pod of it",
+                    r.id);
+        store_res_clear(&r);
+        return;
+    }
+    char op[SP_ID_MAX] = "";
+    json_t *none = json_object();
+    int rc = add_operation(rq, &r, OP_ROLLING_RESTART, none, r.spec, op);
+    json_decref(none);
+    phase_changed(&r);
+    if (rc == ST_OK) rc = store_res_update(rq->env->store, K_CLUSTER, &r, expect);
+    if (rc == ST_STALE) api_problem(w, 412, "precondition-failed", "the cluster changed meanwhile; read it again");
+    else if (rc != ST_OK) api_store_error(w, rc, "restarting the cluster");
     else answer(w, 202, &r, op);
     store_res_clear(&r);
 }

@@ -10,6 +10,7 @@
  * cannot (delete the cluster, or create it again, instead). */
 #define _GNU_SOURCE
 #include "api.h"
+#include "../core/plan.h"
 #include "../core/errors.h"
 #include "../core/ops.h"
 
@@ -26,6 +27,16 @@ static json_t *op_json(const store_op *o)
                           "steps", o->steps, "changes", o->changes,
                           "created_at", o->created_at, "updated_at", o->updated_at);
     json_object_set(j, "error", o->error ? o->error : json_null());
+    /* an operation that is a plan says which sequence it runs and why, and
+     * every step it will take (steps shows those started) */
+    json_t *planned = json_array();
+    for (int i = 0; o->plan && i < plan_len(o->plan); i++) {
+        const char *name;
+        plan_step(o->plan, i, NULL, &name, NULL);
+        if (name) json_array_append_new(planned, json_string(name));
+    }
+    json_object_set_new(j, "path", o->plan ? json_string(plan_path(o->plan)) : json_null());
+    json_object_set_new(j, "planned_steps", planned);
     return j;
 }
 

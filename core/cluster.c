@@ -81,7 +81,9 @@ static long long int_or0(const json_t *o, const char *k)
 static void spec_fields(const json_t *spec, const json_t *status, cluster_spec *out)
 {
     out->name = json_string_value(json_object_get(spec, "name"));
-    out->kafka_version = json_string_value(json_object_get(status, "kafka_version"));
+    /* the release pods roll onto; status.kafka_version is what runs now */
+    out->kafka_version = json_string_value(json_object_get(status, "target_kafka_version"));
+    if (!out->kafka_version) out->kafka_version = json_string_value(json_object_get(status, "kafka_version"));
     out->brokers = int_or0(spec, "brokers");
     out->storage_gib = int_or0(spec, "storage_gib");
     const char *avail = json_string_value(json_object_get(status, "availability"));

@@ -2,9 +2,15 @@
  * progress, finish. The only code that changes an operation's state.
  *
  *   PENDING ──step──> RUNNING ──finish──> SUCCEEDED
- *      │                 │
- *      └──cancel/supersede──> CANCELLED      (FAILED: reserved for steps
- *                                             that cannot succeed)
+ *      │                 │  └──fail──> FAILED  (cannot proceed: a permanent
+ *      │                 │                      error, a pod that cannot start)
+ *      └──cancel/supersede──> CANCELLED
+ *
+ * An operation's `steps` are what a client sees: one RUNNING at a time
+ * (the last), every other one ended (SUCCEEDED, FAILED, SKIPPED) with its
+ * finished_at, no name twice. Operations that are plans (plan.h) move
+ * through ops_plan_*; the others (create, delete, and those no plan covers
+ * yet) name their steps as they go with ops_step.
  *
  * Operations of a cluster queue in creation order; the oldest PENDING or
  * RUNNING one is the cluster's current operation (status.
@@ -17,6 +23,8 @@
 #include <stdbool.h>
 #include "../store/store.h"
 #include "errors.h"
+#include "plan.h"
+#include "../common/util.h"
 
 typedef enum {
     OP_CREATE = 0, OP_UPDATE, OP_SCALE_OUT, OP_SCALE_IN, OP_STORAGE_RESIZE, OP_ROLLING_RESTART, OP_DELETE,
@@ -58,6 +66,24 @@ int ops_sync_current(store_t *st, const char *cluster_id);
  * The operation becomes RUNNING. The row is written only when something
  * a client can see changed; *wrote says whether it was. */
 int ops_step(store_t *st, const char *cluster_id, const char *step, const char *msg, int percent, bool *wrote);
+
+/* Plans (plan.h). o is a row read in the caller's transaction; each call
+ * writes it back. clk NULL: the real clock (tests pass a fake one).
+ *
+ * ops_plan_set: o's plan becomes plan (stolen). */
+int ops_plan_set(store_t *st, store_op *o, json_t *plan);
+/* Shows the plan's current step RUNNING (started now if new) with msg; the
+ * operation RUNNING, its progress from the plan. Writes only when a client
+ * would see a change, or when plan_changed (the step's scratch moved and
+ * must survive a crash). */
+int ops_plan_note(store_t *st, store_op *o, const char *msg, bool plan_changed, const sp_clock *clk, bool *wrote);
+/* Ends the current step how (SUCCEEDED or SKIPPED) with msg, and moves the
+ * plan to its next step. */
+int ops_plan_end_step(store_t *st, store_op *o, step_state how, const char *msg, const sp_clock *clk);
+/* The operation cannot proceed: FAILED with error {code, message}, the
+ * running step FAILED, the cluster's condition OperationFailed=True says
+ * so, and the cluster's current operation moves on. */
+int ops_fail(store_t *st, store_op *o, const char *code, const char *msg, const sp_clock *clk);
 
 /* The active operations up to generation gen (0: all) succeed, each with
  * one last step (name, message, started .. now). Reads only the active

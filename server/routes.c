@@ -38,6 +38,7 @@ static const route ROUTES[] = {
     {"DELETE", "/v1/clusters/{cluster_id}", api_cluster_delete, AUTH_ANY, BODY_NONE, true, false, NULL},
     {"GET", "/v1/clusters/{cluster_id}/manifests", api_cluster_manifests, AUTH_ANY, BODY_NONE, true, false, NULL},
     {"GET", "/v1/clusters/{cluster_id}/health", api_cluster_health, AUTH_ANY, BODY_NONE, true, true, NULL},
+    {"POST", "/v1/clusters/{cluster_id}/restart", api_cluster_restart, AUTH_ANY, BODY_JSON, true, false, NULL},
 
     {"GET", "/v1/operations", api_op_list, AUTH_ANY, BODY_NONE, true, false, NULL},
     {"GET", "/v1/operations/{operation_id}", api_op_get, AUTH_ANY, BODY_NONE, true, false, NULL},

@@ -8,7 +8,7 @@
 
 /* ---- operations --------------------------------------------------------- */
 
-#define OP_COLS "seq, id, cluster_id, tenant_id, type, state, progress_percent, target_generation, steps, error, created_at, updated_at, changes, spec_before"
+#define OP_COLS "seq, id, cluster_id, tenant_id, type, state, progress_percent, target_generation, steps, error, created_at, updated_at, changes, spec_before, plan"
 
 void store_op_clear(store_op *o)
 {
@@ -16,6 +16,7 @@ void store_op_clear(store_op *o)
     json_decref(o->error);
     json_decref(o->changes);
     json_decref(o->spec_before);
+    json_decref(o->plan);
     memset(o, 0, sizeof *o);
 }
 
@@ -44,13 +45,14 @@ static void op_read(sqlite3_stmt *s, store_op *o)
     o->changes = db_col_json(s, 12);
     if (!o->changes) o->changes = json_object();
     o->spec_before = db_col_json(s, 13);
+    o->plan = db_col_json(s, 14);
 }
 
 int store_op_insert(store_t *st, store_op *o)
 {
     sqlite3_stmt *s = db_prep(st, "INSERT INTO operations(id, cluster_id, tenant_id, type, state,"
                                " progress_percent, target_generation, steps, error, created_at, updated_at,"
-                               " changes, spec_before) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10,?11,?12)");
+                               " changes, spec_before, plan) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10,?11,?12,?13)");
     if (!s) return ST_ERROR;
     sqlite3_bind_text(s, 1, o->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, o->cluster_id, -1, SQLITE_STATIC);
@@ -68,6 +70,7 @@ int store_op_insert(store_t *st, store_op *o)
     if (o->changes) db_bind_json(s, 11, o->changes);
     else sqlite3_bind_text(s, 11, "{}", -1, SQLITE_STATIC);
     db_bind_json(s, 12, o->spec_before);
+    db_bind_json(s, 13, o->plan);
     int rc = db_step_done(st, s);
     if (rc == ST_OK) {
         o->seq = sqlite3_last_insert_rowid(db_conn(st)->db);
@@ -147,7 +150,7 @@ int store_op_update(store_t *st, store_op *o)
     char now[SP_TS_MAX];
     sp_now_rfc3339(now);
     sqlite3_stmt *s = db_prep(st, "UPDATE operations SET state=?2, progress_percent=?3, steps=?4,"
-                               " error=?5, updated_at=?6 WHERE id=?1");
+                               " error=?5, updated_at=?6, plan=?7 WHERE id=?1");
     if (!s) return ST_ERROR;
     sqlite3_bind_text(s, 1, o->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, o->state, -1, SQLITE_STATIC);
@@ -156,6 +159,7 @@ int store_op_update(store_t *st, store_op *o)
     else sqlite3_bind_text(s, 4, "[]", -1, SQLITE_STATIC);
     db_bind_json(s, 5, o->error);
     sqlite3_bind_text(s, 6, now, -1, SQLITE_STATIC);
+    db_bind_json(s, 7, o->plan);
     int rc = db_step_done(st, s);
     if (rc != ST_OK) return rc;
     if (!db_changes(st)) return ST_NOTFOUND;

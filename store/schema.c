@@ -103,6 +103,10 @@ static const char *MIGRATIONS[] = {
     " UPDATE tenant_usage SET brokers=brokers-OLD.brokers+NEW.brokers,"
     " storage_gib=storage_gib-OLD.brokers*OLD.storage_gib+NEW.brokers*NEW.storage_gib"
     " WHERE tenant_id=NEW.tenant_id; END;",
+    /* 3: operations that are plans (core/plan.h): the planned steps and the
+     * position reached (which pod, which batch), so a restarted process
+     * resumes where the last one stopped. NULL for operations without one. */
+    "ALTER TABLE operations ADD COLUMN plan TEXT;",
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

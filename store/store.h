@@ -68,6 +68,8 @@ typedef struct store_op {
     json_t *error;                 /* owned or NULL */
     json_t *changes;               /* owned: {field: {from, to}} */
     json_t *spec_before;           /* owned or NULL: spec to restore on cancel */
+    json_t *plan;                  /* owned or NULL: the steps still to run and where the
+                                      operation stands (core/plan.h); NULL: no plan */
     char created_at[SP_TS_MAX];
     char updated_at[SP_TS_MAX];
 } store_op;

@@ -33,6 +33,9 @@
  * until the namespace is gone, and only then removes the row. */
 #define _GNU_SOURCE
 #include "reconcile.h"
+#include "turn.h"
+#include "plans.h"
+#include "pods.h"
 #include "../common/yamlout.h"
 #include "kube/client.h"
 #include "kube/probe.h"
@@ -158,8 +161,8 @@ static int record_progress(store_t *st, const char *cluster_id, const char *step
     return store_commit(st) == ST_OK ? 0 : -1;
 }
 
-static int note_progress(store_t *st, const char *cluster_id, const char *step, const char *msg, int percent,
-                         const char *cond, const char *cond_status, const char *cond_reason)
+int note_progress(store_t *st, const char *cluster_id, const char *step, const char *msg, int percent,
+                  const char *cond, const char *cond_status, const char *cond_reason)
 {
     return record_progress(st, cluster_id, step, msg, percent, cond, cond_status, cond_reason, NULL, 0);
 }
@@ -213,6 +216,9 @@ static int reconcile_manifests(reconciler *rc_, store_res *r)
         json_object_set_new(now.status, "current_operation_id", json_null());
         json_object_set_new(now.status, "target", json_string("manifests"));
         json_object_set_new(now.status, "manifests_path", json_string(dir));
+        /* what the manifests run: the release they name */
+        json_t *tv = json_object_get(now.status, "target_kafka_version");
+        if (tv) json_object_set(now.status, "kafka_version", tv);
         set_ready(now.status, "True", "ManifestsWritten", msg);
         rc = store_res_update(st, K_CLUSTER, &now, 0);
     }
@@ -410,30 +416,11 @@ static int external_bootstrap(kube_client *c, const char *ns, int n, char *out, 
 
 static int jittered(int ms);
 
-/* One turn of a cluster against its data plane: what the steps share. */
-typedef struct kturn {
-    reconciler *rc;
-    store_t *st;
-    store_res *r;
-    kube_client *c;
-    json_t *plane;              /* the data plane's spec (a reference) */
-    char ns[128];
-    char started[SP_TS_MAX];
-    char err[600];
-    kube_rc krc;                /* the outcome that counts for the circuit */
-    bool called;                /* a call went to the data plane */
-    kube_err e;
-} kturn;
-
-/* A step's answer when the turn goes on to the next step; any other value
- * is the turn's result (pool.h: 0 done, > 0 again in ms, < 0 failed). */
-#define NEXT INT_MIN
-
 /* After a failed call: the condition says whether the data plane is
  * unreachable (transient: retried with backoff, counted against its
  * circuit) or answered with a refusal (permanent: the same call would fail
  * again, so it is tried again only after the longest backoff). */
-static int call_failed(kturn *t, const char *step, int percent)
+int call_failed(kturn *t, const char *step, int percent)
 {
     bool tr = kube_transient(t->krc);
     note_progress(t->st, t->r->id, step, t->err, percent, "DataPlaneReachable", tr ? "False" : "True",
@@ -549,7 +536,7 @@ static int step_needed(kturn *t)
 
 /* Server-side apply of every rendered object, once per generation: while
  * waiting for pods, the turn only looks. */
-static int step_apply(kturn *t)
+int step_apply(kturn *t)
 {
     if (json_integer_value(json_object_get(t->r->status, "applied_generation")) == t->r->generation) return NEXT;
     cluster_spec spec;
@@ -574,10 +561,28 @@ static int step_apply(kturn *t)
     return t->krc == KUBE_OK ? NEXT : call_failed(t, "apply objects", 10);
 }
 
-typedef struct pods { int cready, cwant, bready, bwant; } pods;
-
 /* Both StatefulSets report every replica ready at their generation. */
-static int step_wait_pods(kturn *t, pods *p)
+/* A pod that cannot start (pods.h) fails the current operation, naming
+ * it, instead of a wait that never ends; the cluster is then looked at
+ * slowly. 0 when no pod is failing (or the pods cannot be listed). */
+static int fail_on_hopeless_pod(kturn *t)
+{
+    json_t *items = NULL;
+    char sel[160], code[64], msg[600];
+    snprintf(sel, sizeof sel, "streamplane.dev/cluster=%s,app.kubernetes.io/name=kafka", t->r->id);
+    if (kube_list(t->c, "v1", "Pod", t->ns, sel, &items, &t->e) != KUBE_OK) return 0;
+    bool failing = false;
+    size_t i;
+    json_t *pod;
+    json_array_foreach(items, i, pod)
+        if ((failing = pod_failing(pod, code, sizeof code, msg, sizeof msg))) break;
+    json_decref(items);
+    if (!failing) return 0;
+    plans_fail_current(t, code, msg);
+    return 5000;
+}
+
+int step_wait_pods(kturn *t, pod_counts *p)
 {
     t->called = true;
     /* a StatefulSet just applied always exists; -1 here is a transport failure */
@@ -594,6 +599,8 @@ static int step_wait_pods(kturn *t, pods *p)
         return call_failed(t, "wait for pods", 10);
     }
     if (p->cready >= p->cwant && p->bready >= p->bwant) return NEXT;
+    int failing = fail_on_hopeless_pod(t);
+    if (failing) return failing;
     snprintf(t->err, sizeof t->err, "objects applied; waiting for pods: controllers %d/%d, brokers %d/%d ready",
              p->cready, p->cwant, p->bready, p->bwant);
     int want = p->cwant + p->bwant > 0 ? p->cwant + p->bwant : 1;
@@ -608,7 +615,7 @@ static int step_wait_pods(kturn *t, pods *p)
 }
 
 /* With external access: every broker's external address. */
-static int step_external(kturn *t, const pods *p, char *ext, size_t cap)
+static int step_external(kturn *t, const pod_counts *p, char *ext, size_t cap)
 {
     ext[0] = 0;
     const char *etype = json_string_value(json_object_get(json_object_get(t->r->spec, "external_access"), "type"));
@@ -641,7 +648,7 @@ typedef struct kreading {
 } kreading;
 
 /* Kafka metadata lists every broker (when streamplane can reach Kafka). */
-static int step_kafka(kturn *t, const pods *p, const char *ext, kreading *k)
+static int step_kafka(kturn *t, const pod_counts *p, const char *ext, kreading *k)
 {
     char boot[256];
     snprintf(boot, sizeof boot, "%s.%s.svc.cluster.local:9092", RENDER_BOOTSTRAP_SVC, t->ns);
@@ -667,7 +674,7 @@ static int step_kafka(kturn *t, const pods *p, const char *ext, kreading *k)
 
 /* Everything is there: the operations up to this generation succeed and
  * the cluster turns RUNNING (or DEGRADED), in one transaction. */
-static void converged_status(store_res *now, const pods *p, const char *ext, const kreading *k, const char *msg)
+static void converged_status(store_res *now, const pod_counts *p, const char *ext, const kreading *k, const char *msg)
 {
     bool healthy = !k->reading || k->hv.healthy;
     phase_converged(now, healthy);
@@ -683,11 +690,67 @@ static void converged_status(store_res *now, const pods *p, const char *ext, con
     condition_set(now->status, "DataPlaneReachable", "True", "Reachable", "the data plane's API server answers");
     condition_set(now->status, "KafkaReady", k->reading ? (k->hv.healthy ? "True" : "False") : "Unknown",
                   k->hv.reason, k->hv.message);
+    if (condition_get(now->status, "OperationFailed"))
+        condition_set(now->status, "OperationFailed", "False", "Converged", "the cluster reached its spec");
     if (condition_get(now->status, "Stalled"))
         condition_set(now->status, "Stalled", "False", "Progressed", "the operation went past its wait");
 }
 
-static int step_converge(kturn *t, const pods *p, const char *ext, const kreading *k)
+/* What runs: {"kafka_version": lowest release any Kafka pod runs,
+ * "kafka_versions": {release: pods}} from the pods' images (the tag of the
+ * kafka container's image), or NULL when the pods cannot be listed. */
+static json_t *running_versions(kturn *t, int *ready)
+{
+    *ready = 0;
+    json_t *items = NULL;
+    char sel[160];
+    snprintf(sel, sizeof sel, "streamplane.dev/cluster=%s,app.kubernetes.io/name=kafka", t->r->id);
+    t->krc = kube_list(t->c, "v1", "Pod", t->ns, sel, &items, &t->e);
+    if (t->krc != KUBE_OK) return NULL;
+    json_t *counts = json_object();
+    const char *lowest = NULL;
+    size_t i;
+    json_t *pod;
+    json_array_foreach(items, i, pod) {
+        if (pod_ready(pod)) (*ready)++;
+        const char *rel = pod_kafka_release(pod);
+        if (!rel) continue;
+        json_object_set_new(counts, rel, json_integer(json_integer_value(json_object_get(counts, rel)) + 1));
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(counts, k, v)
+        if (!lowest || cluster_version_cmp(k, lowest) < 0) lowest = k;
+    json_t *out = json_object();
+    if (lowest) json_object_set_new(out, "kafka_version", json_string(lowest));
+    json_object_set_new(out, "kafka_versions", counts);
+    json_decref(items);
+    return out;
+}
+
+static int converge_tx(kturn *t, const pod_counts *p, const char *ext, const kreading *k, json_t *versions);
+
+static int step_converge(kturn *t, const pod_counts *p, const char *ext, const kreading *k)
+{
+    int ready;
+    json_t *versions = running_versions(t, &ready);
+    if (!versions) {
+        snprintf(t->err, sizeof t->err, "reading the pods' images: %s", t->e.message);
+        return call_failed(t, "wait for pods", 95);
+    }
+    if (ready < p->cwant + p->bwant) {
+        /* a StatefulSet's ready count lags a pod just deleted: the pods say */
+        json_decref(versions);
+        snprintf(t->err, sizeof t->err, "waiting for pods: %d of %d ready", ready, p->cwant + p->bwant);
+        note_progress(t->st, t->r->id, "wait for pods", t->err, 90, NULL, NULL, NULL);
+        return 300;
+    }
+    int out = converge_tx(t, p, ext, k, versions);
+    json_decref(versions);
+    return out;
+}
+
+static int converge_tx(kturn *t, const pod_counts *p, const char *ext, const kreading *k, json_t *versions)
 {
     if (store_begin(t->st) != ST_OK) return -1;
     store_res now;
@@ -701,10 +764,22 @@ static int step_converge(kturn *t, const pods *p, const char *ext, const kreadin
     snprintf(t->err, sizeof t->err, "objects applied; controllers %d/%d and brokers %d/%d ready; %s",
              p->cready, p->cwant, p->bready, p->bwant,
              k->reading ? "Kafka metadata lists every broker" : "Kafka not checked (see the KafkaReady condition)");
-    rc = ops_finish(t->st, t->r->id, now.generation, k->reading ? "wait for Kafka" : "wait for pods", t->err,
-                    t->started);
+    int64_t gen = t->finish_gen > 0 && t->finish_gen < now.generation ? t->finish_gen : now.generation;
+    rc = ops_finish(t->st, t->r->id, gen, k->reading ? "wait for Kafka" : "wait for pods", t->err, t->started);
     if (rc == ST_OK) {
+        json_t *applied = json_incref(json_object_get(now.status, "applied_generation"));
         converged_status(&now, p, ext, k, t->err);
+        json_object_update(now.status, versions);
+        if (gen < now.generation) {
+            /* a plan's operation finished; a newer change waits behind it */
+            char cur[SP_ID_MAX] = "";
+            rc = store_op_current(t->st, now.id, cur);
+            json_object_set_new(now.status, "observed_generation", json_integer(gen));
+            json_object_set(now.status, "applied_generation", applied ? applied : json_null());
+            json_object_set_new(now.status, "current_operation_id", cur[0] ? json_string(cur) : json_null());
+            if (cur[0]) phase_changed(&now);
+        }
+        json_decref(applied);
         rc = store_res_update(t->st, K_CLUSTER, &now, 0);
     }
     store_res_clear(&now);
@@ -713,14 +788,10 @@ static int step_converge(kturn *t, const pods *p, const char *ext, const kreadin
     return k->routed && t->rc->health_interval_ms > 0 ? jittered(t->rc->health_interval_ms) : 0;
 }
 
-/* The steps in order; each either hands on (NEXT) or ends the turn. */
-static int kube_turn(kturn *t)
+int step_finish(kturn *t)
 {
-    if (phase_of(t->r) == PHASE_DELETING) return step_delete(t);
+    pod_counts p = {0};
     int out;
-    if ((out = step_needed(t)) != NEXT) return out;
-    if ((out = step_apply(t)) != NEXT) return out;
-    pods p = {0};
     if ((out = step_wait_pods(t, &p)) != NEXT) return out;
     char ext[2048];
     if ((out = step_external(t, &p, ext, sizeof ext)) != NEXT) return out;
@@ -729,6 +800,18 @@ static int kube_turn(kturn *t)
     json_decref(k.addrs);
     json_decref(k.reading);
     return out;
+}
+
+/* The steps in order; each either hands on (NEXT) or ends the turn. An
+ * operation that is a plan (plans.h) runs its own steps instead. */
+static int kube_turn(kturn *t)
+{
+    if (phase_of(t->r) == PHASE_DELETING) return step_delete(t);
+    int out;
+    if ((out = step_needed(t)) != NEXT) return out;
+    if ((out = plans_turn(t)) != NEXT) return out;
+    if ((out = step_apply(t)) != NEXT) return out;
+    return step_finish(t);
 }
 
 static int reconcile_kube(reconciler *rc_, store_res *r)

@@ -11,6 +11,7 @@ Suite *suite_kube(void);
 Suite *suite_planes(void);
 Suite *suite_kafka(void);
 Suite *suite_attack(void);
+Suite *suite_roll(void);
 
 int main(void)
 {
@@ -23,6 +24,7 @@ int main(void)
     srunner_add_suite(sr, suite_planes());
     srunner_add_suite(sr, suite_kafka());
     srunner_add_suite(sr, suite_attack());
+    srunner_add_suite(sr, suite_roll());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -66,6 +66,9 @@ char *kfs_bootstrap(kfs_cluster *c, const char *listener);
  * partitions/replication <= 0 mean the cluster defaults. -1 if it exists, the name is
  * invalid or replication exceeds the broker count. */
 int kfs_topic_create(kfs_cluster *c, const char *topic, int partitions, int replication);
+/* The same with topic configs: kv is name, value, name, value, …, NULL. */
+int kfs_topic_create_configs(kfs_cluster *c, const char *topic, int partitions, int replication,
+                             const char *const *kv);
 /* Forces a partition's leader (-1 = leaderless/offline) without changing replicas.
  * A leader other than -1 must be an up replica (it joins the ISR). */
 int kfs_partition_set_leader(kfs_cluster *c, const char *topic, int partition, int leader);

@@ -888,6 +888,20 @@ int kfs_topic_create(kfs_cluster *c, const char *topic, int partitions, int repl
     return rc ? -1 : 0;
 }
 
+int kfs_topic_create_configs(kfs_cluster *c, const char *topic, int partitions, int replication,
+                             const char *const *kv)
+{
+    const char *msg;
+    kfs_kvs cfg = {0};
+    for (int i = 0; kv && kv[i] && kv[i + 1]; i += 2) kfs_kvs_set(&cfg, kv[i], kv[i + 1]);
+    kfs_api_lock(c);
+    int rc = kfs_model_create_topic(c, topic, partitions > 0 ? partitions : -1, replication > 0 ? replication : -1,
+                                    NULL, false, false, &cfg, &msg);
+    kfs_api_unlock(c);
+    kfs_kvs_free(&cfg);
+    return rc ? -1 : 0;
+}
+
 int kfs_partition_set_leader(kfs_cluster *c, const char *topic, int partition, int leader)
 {
     kfs_api_lock(c);

@@ -193,6 +193,36 @@ static void make_running(kstore *s, kobj *p)
     });
 }
 
+/* Does a container of the pod use an image POST /_sim/images made
+ * unpullable? */
+static bool image_unpullable(ksim *k, kobj *p)
+{
+    if (!k->unpullable) return false;
+    size_t i;
+    json_t *c;
+    json_array_foreach(jget(p->obj, "spec.containers"), i, c)
+        if (strstr(jstr_at(c, "image") ?: "", k->unpullable)) return true;
+    return false;
+}
+
+/* The kubelet's view of an image it cannot pull: Pending, not ready, the
+ * container waiting in ImagePullBackOff. */
+static void pull_failed(kstore *s, kobj *p)
+{
+    EDIT(s, p, obj, {
+        json_t *st = jobj_at(obj, "status");
+        json_object_set_new(st, "phase", json_string("Pending"));
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(st, "containerStatuses"), i, c) {
+            json_object_set_new(c, "ready", json_false());
+            json_object_set_new(c, "started", json_false());
+            json_object_set_new(c, "state", json_pack("{s:{s:s, s:s}}", "waiting", "reason", "ImagePullBackOff",
+                                                      "message", "Back-off pulling image: kube-sim was told it is unpullable"));
+        }
+    });
+}
+
 static void pods_tick(ksim *k, long long now)
 {
     kobj **pods;
@@ -206,7 +236,10 @@ static void pods_tick(ksim *k, long long now)
         }
         if (json_is_true(json_object_get(side(p), "started"))) continue;
         if (!p->timer_ms) p->timer_ms = now + k->pod_ready_ms;
-        else if (now >= p->timer_ms) {
+        else if (now >= p->timer_ms && image_unpullable(k, p)) {
+            if (!json_is_true(json_object_get(side(p), "pull_failed"))) pull_failed(&k->store, p);
+            json_object_set_new(side(p), "pull_failed", json_true());
+        } else if (now >= p->timer_ms) {
             make_running(&k->store, p);
             json_object_set_new(side(p), "started", json_true());
             json_object_set_new(side(p), "started_ms", json_integer(now));

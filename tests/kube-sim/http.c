@@ -154,9 +154,18 @@ static kresult sim_kafka(ksim *k, const char *method, const char *rest, json_t *
     }
     if (n == 4 && !strcmp(a, "brokers") && !strcmp(method, "POST") && (!strcmp(d, "stop") || !strcmp(d, "start")))
         rc = kafka_broker_stop(k, ns, atoi(c), !strcmp(d, "stop"));
-    else if (n == 2 && !strcmp(a, "topics") && !strcmp(method, "POST"))
-        rc = kfs_topic_create(kc, jstr_at(b, "name") ?: "", (int)json_integer_value(json_object_get(b, "partitions")),
-                              (int)json_integer_value(json_object_get(b, "replication")));
+    else if (n == 2 && !strcmp(a, "topics") && !strcmp(method, "POST")) {
+        /* "configs": {name: value} become the topic's configs (at most 16) */
+        const char *kv[33] = {0};
+        int nkv = 0;
+        const char *ck;
+        json_t *cv;
+        json_object_foreach(json_object_get(b, "configs"), ck, cv)
+            if (json_is_string(cv) && nkv < 32) { kv[nkv++] = ck; kv[nkv++] = json_string_value(cv); }
+        rc = kfs_topic_create_configs(kc, jstr_at(b, "name") ?: "",
+                                      (int)json_integer_value(json_object_get(b, "partitions")),
+                                      (int)json_integer_value(json_object_get(b, "replication")), kv);
+    }
     else if (n == 4 && !strcmp(a, "partitions") && !strcmp(method, "POST") && strstr(rest + strlen(rest) - 7, "/leader"))
         rc = kfs_partition_set_leader(kc, c, atoi(d), (int)json_integer_value(json_object_get(b, "leader")));
     store_unlock(&k->store);
@@ -183,6 +192,14 @@ static kresult sim_handle(ksim *k, const char *method, const char *url, const ch
         store_unlock(&k->store);
         r = kr_json(200, json_pack("{s:s}", "status", "ok"));
     } else if (!strcmp(url, "/_sim/logs") && !strcmp(method, "POST")) r = sim_logs(k, b);
+    else if (!strcmp(url, "/_sim/images") && (!strcmp(method, "POST") || !strcmp(method, "DELETE"))) {
+        const char *img = !strcmp(method, "POST") ? jstr_at(b, "unpullable") : NULL;
+        store_lock(&k->store);
+        free(k->unpullable);
+        k->unpullable = img && *img ? strdup(img) : NULL;
+        store_unlock(&k->store);
+        r = kr_json(200, json_pack("{s:s}", "status", "ok"));
+    }
     else if (!strncmp(url, "/_sim/kafka/", 12)) r = sim_kafka(k, method, url + 12, b);
     else r = kr_status(404, "NotFound", NULL, NULL, NULL, "no such kube-sim control endpoint: %s %s", method, url);
     json_decref(b);

@@ -203,6 +203,8 @@ struct ksim {
     kkafka *kafka;
     size_t nkafka, kafka_cap;
     int kafka_rejoin_ms;
+    char *unpullable;       /* pods with a container image containing this never start
+                               (ImagePullBackOff); NULL: none. Under the store lock. */
     atomic_bool stopping;
 };
 

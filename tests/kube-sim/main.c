@@ -169,6 +169,7 @@ int main(int argc, char **argv)
     }
     kafka_free(&k);
     store_free(&k.store);
+    free(k.unpullable);
     pthread_mutex_destroy(&k.faults.mu);
     pthread_cond_destroy(&k.faults.cv);
     free(cert);

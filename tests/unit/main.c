@@ -10,6 +10,7 @@ Suite *suite_kube(void);
 Suite *suite_planner(void);
 Suite *suite_availability(void);
 Suite *suite_pki(void);
+Suite *suite_plan(void);
 
 int main(void)
 {
@@ -21,6 +22,7 @@ int main(void)
     srunner_add_suite(sr, suite_planner());
     srunner_add_suite(sr, suite_availability());
     srunner_add_suite(sr, suite_pki());
+    srunner_add_suite(sr, suite_plan());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -385,3 +385,23 @@ static int health_read(kafka_pool *p, const char *bootstrap, int timeout_ms,
     release(p, e, 0);
     return 0;
 }
+
+/* ---- leases for other readers (admin.c) ---- */
+
+rd_kafka_t *kafka_pool_lease(kafka_pool *p, const char *bootstrap, kafka_lease **lease, char *err, size_t errlen)
+{
+    *lease = NULL;
+    if (!bootstrap || !*bootstrap) {
+        snprintf(err, errlen, "no bootstrap servers");
+        return NULL;
+    }
+    kafka_entry *e = acquire(p, bootstrap, err, errlen);
+    if (!e) return NULL;
+    *lease = (kafka_lease *)e;
+    return e->rk;
+}
+
+void kafka_pool_unlease(kafka_pool *p, kafka_lease *lease, int transport_failed)
+{
+    if (lease) release(p, (kafka_entry *)lease, transport_failed);
+}

@@ -51,6 +51,17 @@ int kafka_pool_size(kafka_pool *p);
 /* Handles created since kafka_pool_new (reuse shows as this not growing). */
 long kafka_pool_handles_created(kafka_pool *p);
 
+/* A cached handle for another kind of request (admin calls, offsets:
+ * workers/kafka/admin.h), held until kafka_pool_unlease. NULL with err when
+ * no handle can be made. transport_failed: the calls made through it could
+ * not reach the cluster, so the handle is dropped and the next lease
+ * bootstraps afresh (as a failed health read does). */
+typedef struct kafka_lease kafka_lease;
+struct rd_kafka_s;
+struct rd_kafka_s *kafka_pool_lease(kafka_pool *p, const char *bootstrap, kafka_lease **lease, char *err,
+                                    size_t errlen);
+void kafka_pool_unlease(kafka_pool *p, kafka_lease *lease, int transport_failed);
+
 /* Counters for /metrics. */
 typedef struct kafka_pool_counts { int clients; long created, reads, failures; } kafka_pool_counts;
 void kafka_pool_stats(kafka_pool *p, kafka_pool_counts *out);

@@ -161,10 +161,22 @@ void kube_err_from_body(kube_err *e, long code, const char *body)
 }
 
 /* One request with retries until the deadline. body may be NULL. */
+static kube_rc call_text(kube_client *c, const char *method, const char *path, const char *ctype,
+                         const char *body, json_t **out, char **text, kube_err *e);
+
 static kube_rc call(kube_client *c, const char *method, const char *path, const char *ctype,
                     const char *body, json_t **out, kube_err *e)
 {
+    return call_text(c, method, path, ctype, body, out, NULL, e);
+}
+
+/* As call; text (when not NULL) gets the body of a 2xx answer as it came
+ * (malloc'd, NUL-terminated), for answers that are not JSON (pod logs). */
+static kube_rc call_text(kube_client *c, const char *method, const char *path, const char *ctype,
+                         const char *body, json_t **out, char **text, kube_err *e)
+{
     if (out) *out = NULL;
+    if (text) *text = NULL;
     if (e) memset(e, 0, sizeof *e);
     int64_t deadline = sp_mono_ms() + c->timeout_ms;
     int attempt = 0;
@@ -250,6 +262,7 @@ static kube_rc call(kube_client *c, const char *method, const char *path, const 
             if (rc != KUBE_OK) kube_err_from_body(e, code, b.p);
             retry = rc == KUBE_UNAVAILABLE;
             if (rc == KUBE_OK && out && b.p && b.n) *out = json_loads(b.p, 0, NULL);
+            if (rc == KUBE_OK && text) { *text = b.p ? b.p : strdup(""); b.p = NULL; }
             if (rc == KUBE_OK && e) e->http = (int)code;
         }
         free(b.p);
@@ -339,6 +352,43 @@ kube_rc kube_delete(kube_client *c, const char *av, const char *kind, const char
     if (propagation)
         snprintf(body, sizeof body, "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\",\"propagationPolicy\":\"%s\"}", propagation);
     return call(c, "DELETE", path, propagation ? "application/json" : NULL, propagation ? body : NULL, NULL, e);
+}
+
+kube_rc kube_delete_uid(kube_client *c, const char *av, const char *kind, const char *ns, const char *name,
+                        const char *uid, kube_err *e)
+{
+    char path[1024];
+    if (kube_path(av, kind, ns, name, path, sizeof path) != 0) return KUBE_UNSUPPORTED;
+    json_t *b = json_pack("{s:s, s:s, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1", "preconditions", "uid", uid);
+    char *body = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    kube_rc rc = call(c, "DELETE", path, "application/json", body, NULL, e);
+    free(body);
+    return rc;
+}
+
+kube_rc kube_pod_log(kube_client *c, const char *ns, const char *pod, int tail_lines, char **text, kube_err *e)
+{
+    char path[1024];
+    *text = NULL;
+    if (kube_path("v1", "Pod", ns, pod, path, sizeof path - 48) != 0) return KUBE_UNSUPPORTED;
+    size_t n = strlen(path);
+    if (tail_lines > 0) snprintf(path + n, sizeof path - n, "/log?tailLines=%d", tail_lines);
+    else snprintf(path + n, sizeof path - n, "/log");
+    return call_text(c, "GET", path, NULL, NULL, NULL, text, e);
+}
+
+kube_rc kube_create(kube_client *c, const json_t *obj, json_t **out, kube_err *e)
+{
+    const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+    const char *kind = json_string_value(json_object_get(obj, "kind"));
+    const char *ns = json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
+    char path[1024];
+    if (!kind || kube_path(av, kind, ns, NULL, path, sizeof path) != 0) return KUBE_UNSUPPORTED;
+    char *body = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+    kube_rc rc = call(c, "POST", path, "application/json", body, out, e);
+    free(body);
+    return rc;
 }
 
 kube_rc kube_merge_patch(kube_client *c, const char *av, const char *kind, const char *ns, const char *name,

@@ -62,6 +62,15 @@ kube_rc kube_list(kube_client *c, const char *api_version, const char *kind, con
 /* propagation: "Foreground", "Background", "Orphan" or NULL. */
 kube_rc kube_delete(kube_client *c, const char *api_version, const char *kind, const char *ns,
                     const char *name, const char *propagation, kube_err *e);
+/* Deletes the object only while it is this incarnation (preconditions.uid):
+ * a newer object of the same name (a recreated pod) answers KUBE_CONFLICT. */
+kube_rc kube_delete_uid(kube_client *c, const char *api_version, const char *kind, const char *ns,
+                        const char *name, const char *uid, kube_err *e);
+/* POST of a new object (KUBE_CONFLICT when the name is taken). */
+kube_rc kube_create(kube_client *c, const json_t *obj, json_t **out, kube_err *e);
+/* A pod's log (its only container), the last tail_lines lines (0: all);
+ * *text malloc'd. */
+kube_rc kube_pod_log(kube_client *c, const char *ns, const char *pod, int tail_lines, char **text, kube_err *e);
 kube_rc kube_merge_patch(kube_client *c, const char *api_version, const char *kind, const char *ns,
                          const char *name, const json_t *patch, json_t **out, kube_err *e);
 /* Can we reach the API server with these credentials? (lists one namespace) */
