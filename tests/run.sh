@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-}
 ASAN=${2:-}
 FUZZ=${3:-}
-passed=0; failed=0; stages_failed=()
+passed=0; failed=0; stages_failed=(); timings=()
 
 # Check prints "100%: Checks: N, Failures: F, Errors: E".
 count_check() {
@@ -43,13 +43,14 @@ count_lint() {
 
 stage() {  # stage NAME COUNTER CMD...
   local name=$1 counter=$2; shift 2
-  local log; log=$(mktemp)
+  local log t0=$SECONDS; log=$(mktemp)
   echo "== $name"
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   $counter "$log"
   [ "$rc" -eq 0 ] || stages_failed+=("$name")
   rm -f "$log"
+  timings+=("$(printf '%5d s  %s' $((SECONDS - t0)) "$name")")
 }
 
 # stage_bg NAME CMD...: starts a stage in the background, its output kept;
@@ -155,6 +156,9 @@ fi
 # last: the Kafka stage had every other stage's time to overlap with
 stage_join "$KAFKA_BED" count_plain
 
+echo
+echo "stage wall times (total $SECONDS s):"
+printf '%s\n' "${timings[@]}"
 echo
 if [ ${#stages_failed[@]} -gt 0 ]; then
   echo "failed stages: ${stages_failed[*]}"
