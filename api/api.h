@@ -16,6 +16,7 @@
 #include "../store/store.h"
 #include "../core/cluster.h"
 #include "../core/health.h"
+#include "../core/topic.h"
 
 struct work_queue;
 
@@ -49,6 +50,12 @@ typedef struct api_env {
     json_t *(*health_read)(void *ctx, const json_t *status, const json_t *plane_spec, int brokers,
                            int timeout_ms, health_verdict *v, const char **why);
     void *health_ctx;
+    /* A live read of a cluster's topics or consumer groups (server/ wires
+     * workers/topics.c): the reading, or NULL with *rc and err. NULL: the
+     * endpoints answer that this server has no Kafka client. */
+    json_t *(*kafka_read)(void *ctx, kread_kind what, const json_t *status, const json_t *plane_spec,
+                          const char *group, int timeout_ms, kread_rc *rc, char *err, size_t errlen);
+    void *kafka_read_ctx;
     struct kafka_pool *kafka;     /* for /metrics (server/system.c) */
     /* At most live_reads_max live Kafka readings run at once (a
      * server-owned counter); beyond that the endpoint answers the last
@@ -83,7 +90,7 @@ typedef struct api_resp {
     char *raw;                    /* non-JSON body (owned unless raw_static) */
     size_t raw_len;
     bool raw_static;
-    char location[256];
+    char location[320];            /* a topic's path holds a name of up to 249 characters */
     char op_location[256];
     char etag[64];
     int retry_after;              /* seconds, when > 0 */
@@ -203,6 +210,22 @@ void api_cluster_delete(api_req *, api_resp *);
 void api_cluster_manifests(api_req *, api_resp *);
 void api_cluster_health(api_req *, api_resp *);
 void api_cluster_restart(api_req *, api_resp *);
+
+/* Declared topics (api/topics.c) and consumer groups (api/groups.c). */
+void api_topic_create(api_req *, api_resp *);
+void api_topic_list(api_req *, api_resp *);
+void api_topic_get(api_req *, api_resp *);
+void api_topic_patch(api_req *, api_resp *);
+void api_topic_delete(api_req *, api_resp *);
+void api_group_list(api_req *, api_resp *);
+void api_group_get(api_req *, api_resp *);
+/* ?timeout_ms= of a live read (100..5000, default 2000); false after
+ * answering 400. */
+bool api_live_timeout(const api_req *rq, api_resp *w, long *ms);
+/* The highest replication factor among a cluster's declared topics (0:
+ * none), for the check that a cluster keeps enough brokers; -1 after
+ * answering a store error. */
+long long topic_max_rf(api_req *rq, api_resp *w, const char *cluster_id);
 
 void api_op_list(api_req *, api_resp *);
 void api_op_get(api_req *, api_resp *);
