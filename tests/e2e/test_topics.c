@@ -312,6 +312,102 @@ START_TEST(a_deleted_cluster_takes_its_topics)
 }
 END_TEST
 
+/* ---- on kube-sim and kafka-sim (test doubles): Kafka that stops answering --
+ * kube-sim backs the cluster with a kafka-sim cluster (tests/kafka-sim) whose
+ * brokers the test stops and starts at chosen instants; the real-Kafka
+ * checks of the same paths are in tests/kafka-bed/00-topics.sh. */
+static ksim K;
+
+static void up_sim(void)
+{
+    memset(&S, 0, sizeof S);
+    memset(&K, 0, sizeof K);
+    ksim_start(&K);
+    static const char *const flags[] = {"--workers", "2", "--rate-limit", "0", "--health-seconds", "1",
+                                        "--kafka-timeout-ms", "1500", NULL};
+    srv_start(&S, NULL, flags);
+    char body[600];
+    ksim_plane_body(&K, "topics-plane", body, sizeof body);
+    spresp r = jreq(&S, "POST", "/v1/data-planes", ADMIN, body);
+    ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+    resp_free(&r);
+    make_tenant(&S, "topics", NULL, TID, KEY);
+    r = jreq(&S, "POST", "/v1/clusters", KEY, "{\"name\":\"orders\",\"kafka_version\":\"3.9.1\",\"brokers\":3,"
+                                             "\"storage_gib\":10,\"external_access\":{\"type\":\"loadbalancer\"}}");
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    snprintf(C, sizeof C, "%s", jstr(&r, "id"));
+    snprintf(TOPICS, sizeof TOPICS, "/v1/clusters/%s/topics", C);
+    resp_free(&r);
+}
+
+static void down_sim(void)
+{
+    srv_cleanup(&S);
+    ksim_cleanup(&K);
+}
+
+/* Waits until the topic's status has phase and reason (and partitions in
+ * Kafka, when > 0). */
+static void wait_status(const char *path, const char *phase, const char *reason, int kpartitions, int seconds)
+{
+    int64_t until = sp_mono_ms() + seconds * 1000;
+    char *last = NULL;
+    while (sp_mono_ms() < until) {
+        spresp r = jreq(&S, "GET", path, KEY, NULL);
+        const char *p = r.json ? jpath(r.json, "status.phase") : NULL, *rs = r.json ? jpath(r.json, "status.reason") : NULL;
+        json_t *k = r.json ? json_object_get(json_object_get(r.json, "status"), "kafka") : NULL;
+        bool ok = p && rs && !strcmp(p, phase) && !strcmp(rs, reason) &&
+                  (kpartitions <= 0 || json_integer_value(json_object_get(k, "partitions")) == kpartitions);
+        free(last);
+        last = strdup(r.body ? r.body : "");
+        resp_free(&r);
+        if (ok) { free(last); return; }
+        usleep(100000);
+    }
+    ck_abort_msg("%s never reached %s/%s: %s", path, phase, reason, last);
+}
+
+START_TEST(topics_wait_for_kafka_that_does_not_answer_and_recover)
+{
+    /* declared while the cluster provisions */
+    spresp r = jreq(&S, "POST", TOPICS, KEY, "{\"name\":\"events\",\"partitions\":3}");
+    ck_assert_int_eq(r.status, 202);
+    resp_free(&r);
+    char path[320], ns[96], sim[160];
+    snprintf(path, sizeof path, "%s/events", TOPICS);
+    wait_status(path, "READY", "Ready", 3, 60);
+    /* every broker process stops (their pods stay Ready): a change waits, and says why */
+    snprintf(ns, sizeof ns, "sp-%s", C);
+    for (int b = 0; b < 3; b++) {
+        snprintf(sim, sizeof sim, "/_sim/kafka/%s/brokers/%d/stop", ns, b);
+        ck_assert_int_eq(ksim_call(&K, "POST", sim, NULL), 200);
+    }
+    r = jreq(&S, "PATCH", path, KEY, "{\"partitions\":5}");
+    ck_assert_int_eq(r.status, 202);
+    resp_free(&r);
+    wait_status(path, "PENDING", "KafkaUnreachable", 0, 30);
+    /* a live read of the groups gives up within its timeout: 503 with Retry-After */
+    char gpath[200];
+    snprintf(gpath, sizeof gpath, "/v1/clusters/%s/consumer-groups?timeout_ms=300", C);
+    int64_t t0 = sp_mono_ms();
+    r = jreq(&S, "GET", gpath, KEY, NULL);
+    int64_t took = sp_mono_ms() - t0;
+    assert_problem(&r, 503);
+    ck_assert_str_eq(r.retry_after, "2");
+    ck_assert_msg(took < 5000, "the read took %lld ms", (long long)took);
+    resp_free(&r);
+    /* the brokers come back: the topic grows, READY at generation 2 */
+    for (int b = 0; b < 3; b++) {
+        snprintf(sim, sizeof sim, "/_sim/kafka/%s/brokers/%d/start", ns, b);
+        ck_assert_int_eq(ksim_call(&K, "POST", sim, NULL), 200);
+    }
+    wait_status(path, "READY", "Ready", 5, 60);
+    r = jreq(&S, "GET", path, KEY, NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r.json, "status"), "observed_generation")), 2);
+    resp_free(&r);
+}
+END_TEST
+
 Suite *suite_topics(void)
 {
     Suite *s = suite_create("topics");
@@ -326,5 +422,10 @@ Suite *suite_topics(void)
     tcase_add_test(t, consumer_groups_say_when_kafka_cannot_be_read);
     tcase_add_test(t, a_deleted_cluster_takes_its_topics);
     suite_add_tcase(s, t);
+    TCase *k = tcase_create("kafka-sim");
+    tcase_set_timeout(k, 180);
+    tcase_add_checked_fixture(k, up_sim, down_sim);
+    tcase_add_test(k, topics_wait_for_kafka_that_does_not_answer_and_recover);
+    suite_add_tcase(s, k);
     return s;
 }

@@ -54,6 +54,9 @@ static kadm_err classify(rd_kafka_resp_err_t e)
     case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
     case RD_KAFKA_RESP_ERR__IN_PROGRESS:
     case RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED:
+    /* the API checked the factor against the cluster's brokers: Kafka saying
+     * it is larger than the brokers it has means some are down right now */
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
         return KADM_RETRY;
     default:
         return KADM_REFUSED;
@@ -425,12 +428,24 @@ json_t *kadm_group_describe(rd_kafka_t *rk, const char *group, int timeout_ms, k
     if (*e != KADM_OK) { json_decref(out); return NULL; }
     rd_kafka_topic_partition_list_t *c = committed(rk, group, timeout_ms, e, err, errlen);
     if (!c) { json_decref(out); return NULL; }
+    /* partitions assigned to a member with nothing committed yet are shown
+     * too (committed null), as kafka-consumer-groups.sh shows them */
+    size_t i, k;
+    json_t *m, *a;
+    json_array_foreach(json_object_get(out, "members"), i, m)
+        json_array_foreach(json_object_get(m, "assignment"), k, a) {
+            const char *t = json_string_value(json_object_get(a, "topic"));
+            int32_t p = (int32_t)json_integer_value(json_object_get(a, "partition"));
+            if (t && !rd_kafka_topic_partition_list_find(c, t, p))
+                rd_kafka_topic_partition_list_add(c, t, p)->offset = RD_KAFKA_OFFSET_INVALID;
+        }
+    rd_kafka_topic_partition_list_sort(c, NULL, NULL);
     rd_kafka_topic_partition_list_t *ends = log_ends(rk, c, timeout_ms, e, err, errlen);
     if (!ends) { rd_kafka_topic_partition_list_destroy(c); json_decref(out); return NULL; }
     json_t *parts = json_array();
     long long total = 0;
-    for (int i = 0; i < c->cnt; i++) {
-        const rd_kafka_topic_partition_t *p = &c->elems[i];
+    for (int j = 0; j < c->cnt; j++) {
+        const rd_kafka_topic_partition_t *p = &c->elems[j];
         rd_kafka_topic_partition_t *end = rd_kafka_topic_partition_list_find(ends, p->topic, p->partition);
         long long co = p->err ? -1 : p->offset, eo = end && !end->err ? end->offset : -1;
         json_t *lag = co >= 0 && eo >= 0 ? json_integer(eo > co ? eo - co : 0) : json_null();
