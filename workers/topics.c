@@ -81,9 +81,16 @@ static void step_live(rd_kafka_t *rk, const store_topic *t, const kadm_topic *k,
     char err[400] = "";
     const json_t *cfg = json_object_get(t->spec, "config");
     int want = (int)t->partitions, rf = (int)t->replication_factor;
-    if (!k) {
-        kadm_err e = kadm_create_topic(rk, t->name, want, rf, cfg, timeout, err, sizeof err);
-        if (e != KADM_OK) { refused_or_wait(o, e, err, "KafkaRefused"); return; }
+    /* Not made by streamplane yet: create it, even when metadata lists the
+     * name. A broker's metadata may still list a topic deleted a moment ago
+     * (a name deleted and declared again); only Kafka's "exists already"
+     * means there is one to adopt (made outside the API). */
+    kadm_err e = KADM_EXISTS;
+    if (!k || !json_is_true(json_object_get(t->status, "in_kafka"))) {
+        e = kadm_create_topic(rk, t->name, want, rf, cfg, timeout, err, sizeof err);
+        if (e != KADM_OK && !(e == KADM_EXISTS && k)) { refused_or_wait(o, e, err, "KafkaRefused"); return; }
+    }
+    if (e == KADM_OK) {
         o->in_kafka = true;
         o->kpartitions = want;
         o->krf = rf;
@@ -108,7 +115,6 @@ static void step_live(rd_kafka_t *rk, const store_topic *t, const kadm_topic *k,
                      "streamplane does not reassign a topic's replicas", k->replication_factor, rf);
             return;
         }
-        kadm_err e = KADM_OK;
         if (k->partitions < want && (e = kadm_create_partitions(rk, t->name, want, timeout, err, sizeof err)) != KADM_OK) {
             refused_or_wait(o, e, err, "KafkaRefused");
             return;
@@ -242,6 +248,10 @@ static int apply_rows(reconciler *rc_, rd_kafka_t *rk, store_topic *rows, int n,
         outcome o = {0};
         if (!step_row(rk, &rows[i], ks, nk, timeout, &o)) continue;
         if (o.transient) *pending = true;
+        if (o.remove) {   /* deleted just now: a live row of that name must create, not adopt, it */
+            kadm_topic *k = (kadm_topic *)find(ks, nk, rows[i].name);
+            if (k) k->name[0] = '\0';
+        }
         out = record(rc_->store, rows[i].seq, rows[i].generation, &o);
         json_decref(o.managed_keys);
     }

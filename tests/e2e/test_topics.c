@@ -405,6 +405,15 @@ START_TEST(topics_wait_for_kafka_that_does_not_answer_and_recover)
     r = jreq(&S, "GET", path, KEY, NULL);
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r.json, "status"), "observed_generation")), 2);
     resp_free(&r);
+    /* deleted and declared again at once (a Terraform replacement): a new
+     * topic of 2 partitions, not the old one of 5 adopted */
+    r = jreq(&S, "DELETE", path, KEY, NULL);
+    ck_assert_int_eq(r.status, 202);
+    resp_free(&r);
+    r = jreq(&S, "POST", TOPICS, KEY, "{\"name\":\"events\",\"partitions\":2}");
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    resp_free(&r);
+    wait_status(path, "READY", "Ready", 2, 60);
 }
 END_TEST
 

@@ -263,8 +263,7 @@ kadm_err kadm_alter_topic_configs(rd_kafka_t *rk, const char *name, const json_t
 
 json_t *kadm_topic_config_merge(const json_t *current, const json_t *managed_before, const json_t *desired)
 {
-    json_t *out = json_deep_copy(current ? current : json_object());
-    if (!out) out = json_object();
+    json_t *out = current ? json_deep_copy(current) : json_object();
     size_t i;
     json_t *k;
     json_array_foreach((json_t *)managed_before, i, k)
