@@ -53,8 +53,9 @@ typedef struct api_env {
     /* A live read of a cluster's topics or consumer groups (server/ wires
      * workers/topics.c): the reading, or NULL with *rc and err. NULL: the
      * endpoints answer that this server has no Kafka client. */
-    json_t *(*kafka_read)(void *ctx, kread_kind what, const json_t *status, const json_t *plane_spec,
-                          const char *group, int timeout_ms, kread_rc *rc, char *err, size_t errlen);
+    json_t *(*kafka_read)(void *ctx, kread_kind what, const char *cluster_id, const json_t *status,
+                          const json_t *plane_spec, const char *group, int timeout_ms, kread_rc *rc, char *err,
+                          size_t errlen);
     void *kafka_read_ctx;
     struct kafka_pool *kafka;     /* for /metrics (server/system.c) */
     /* At most live_reads_max live Kafka readings run at once (a

@@ -47,7 +47,7 @@ static json_t *read_live(api_req *rq, api_resp *w, kread_kind what, const char *
     } else if (!sp_slot_take(rq->env->live_reads_busy, rq->env->live_reads_max)) {
         snprintf(err, sizeof err, "other live Kafka readings are in progress on this server");
     } else {
-        live = rq->env->kafka_read(rq->env->kafka_read_ctx, what, c.status, have_dp ? dp.spec : NULL, group,
+        live = rq->env->kafka_read(rq->env->kafka_read_ctx, what, c.id, c.status, have_dp ? dp.spec : NULL, group,
                                    (int)timeout, &krc, err, sizeof err);
         sp_slot_give(rq->env->live_reads_busy);
     }

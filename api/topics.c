@@ -275,8 +275,8 @@ static void add_unmanaged(api_req *rq, const store_res *c, long timeout, json_t 
     } else if (!sp_slot_take(rq->env->live_reads_busy, rq->env->live_reads_max)) {
         snprintf(err, sizeof err, "other live Kafka readings are in progress on this server; try again");
     } else {
-        live = rq->env->kafka_read(rq->env->kafka_read_ctx, KREAD_TOPICS, c->status, have_dp ? dp.spec : NULL, NULL,
-                                   (int)timeout, &krc, err, sizeof err);
+        live = rq->env->kafka_read(rq->env->kafka_read_ctx, KREAD_TOPICS, c->id, c->status, have_dp ? dp.spec : NULL,
+                                   NULL, (int)timeout, &krc, err, sizeof err);
         sp_slot_give(rq->env->live_reads_busy);
     }
     if (have_dp) store_res_clear(&dp);

@@ -342,9 +342,11 @@ static json_t *topics_json(rd_kafka_t *rk, int timeout_ms, kadm_err *e, char *er
     return a;
 }
 
-json_t *topics_read_live(void *pool, kread_kind what, const json_t *status, const json_t *plane_spec,
-                         const char *group, int timeout_ms, kread_rc *rc, char *err, size_t errlen)
+json_t *topics_read_live(void *pool, kread_kind what, const char *cluster_id, const json_t *status,
+                         const json_t *plane_spec, const char *group, int timeout_ms, kread_rc *rc, char *err,
+                         size_t errlen)
 {
+    (void)cluster_id;   /* the cluster's own client credentials, once its listeners speak TLS */
     const char *why = NULL;
     const char *route = health_route(status, plane_spec, &why);
     if (!route) { *rc = KREAD_NO_ROUTE; snprintf(err, errlen, "%s", why); return NULL; }

@@ -28,7 +28,8 @@ int topics_reconcile(void *ctx, const char *key);
  * [{name, partitions, replication_factor, internal}]; KREAD_GROUPS:
  * [{group_id, state, simple}]; KREAD_GROUP: the group (admin.h). NULL with
  * *rc and err on failure. */
-json_t *topics_read_live(void *pool, kread_kind what, const json_t *status, const json_t *plane_spec,
-                         const char *group, int timeout_ms, kread_rc *rc, char *err, size_t errlen);
+json_t *topics_read_live(void *pool, kread_kind what, const char *cluster_id, const json_t *status,
+                         const json_t *plane_spec, const char *group, int timeout_ms, kread_rc *rc, char *err,
+                         size_t errlen);
 
 #endif
