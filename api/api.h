@@ -16,6 +16,7 @@
 #include "../store/store.h"
 #include "../core/cluster.h"
 #include "../core/health.h"
+#include "../core/topic.h"
 
 struct work_queue;
 
@@ -58,6 +59,13 @@ typedef struct api_env {
     json_t *(*layout_read)(void *ctx, const json_t *cluster, const json_t *plane, const json_t *ask, int timeout_ms,
                            bool *no_route, char *why, size_t whylen);
     void *layout_ctx;
+    /* A live read of a cluster's topics or consumer groups (server/ wires
+     * workers/topics.c): the reading, or NULL with *rc and err. NULL: the
+     * endpoints answer that this server has no Kafka client. */
+    json_t *(*kafka_read)(void *ctx, kread_kind what, const char *cluster_id, const json_t *status,
+                          const json_t *plane_spec, const char *group, int timeout_ms, kread_rc *rc, char *err,
+                          size_t errlen);
+    void *kafka_read_ctx;
     struct kafka_pool *kafka;     /* for /metrics (server/system.c) */
     /* At most live_reads_max live Kafka readings run at once (a
      * server-owned counter); beyond that the endpoint answers the last
@@ -92,7 +100,7 @@ typedef struct api_resp {
     char *raw;                    /* non-JSON body (owned unless raw_static) */
     size_t raw_len;
     bool raw_static;
-    char location[256];
+    char location[320];            /* a topic's path holds a name of up to 249 characters */
     char op_location[256];
     char etag[64];
     int retry_after;              /* seconds, when > 0 */
@@ -220,6 +228,22 @@ void api_cluster_update_prepare(api_req *, api_resp *);
 /* A data plane's spec with its sealed credentials opened into
  * "kubernetes" (new reference), or NULL when they cannot be opened. */
 json_t *api_plane_spec_with_secrets(const api_env *env, const store_res *dp);
+
+/* Declared topics (api/topics.c) and consumer groups (api/groups.c). */
+void api_topic_create(api_req *, api_resp *);
+void api_topic_list(api_req *, api_resp *);
+void api_topic_get(api_req *, api_resp *);
+void api_topic_patch(api_req *, api_resp *);
+void api_topic_delete(api_req *, api_resp *);
+void api_group_list(api_req *, api_resp *);
+void api_group_get(api_req *, api_resp *);
+/* ?timeout_ms= of a live read (100..5000, default 2000); false after
+ * answering 400. */
+bool api_live_timeout(const api_req *rq, api_resp *w, long *ms);
+/* The highest replication factor among a cluster's declared topics (0:
+ * none), for the check that a cluster keeps enough brokers; -1 after
+ * answering a store error. */
+long long topic_max_rf(api_req *rq, api_resp *w, const char *cluster_id);
 
 void api_op_list(api_req *, api_resp *);
 void api_op_get(api_req *, api_resp *);

@@ -10,6 +10,7 @@
  * answers 409. */
 #define _GNU_SOURCE
 #include "api.h"
+#include "props.h"
 #include "../store/store.h"
 #include "../common/conditions.h"
 #include "../common/yamlout.h"
@@ -20,7 +21,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <errno.h>
 #include <string.h>
 
 
@@ -30,14 +30,11 @@
 
 /* ---- broker configuration allow-list ----------------------------------- */
 
-typedef enum { CT_INT, CT_BOOL, CT_ENUM, CT_LIST } ctype;
-typedef struct { const char *key; ctype t; long long lo, hi; const char *const *vals; } cfgrule;
-
 static const char *const COMPRESSION[] = {"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer", NULL};
 static const char *const CLEANUP[] = {"delete", "compact", NULL};
 static const char *const TS_TYPE[] = {"CreateTime", "LogAppendTime", NULL};
 
-#define I64MAX 9223372036854775807LL
+#define I64MAX PROPS_I64MAX
 static const cfgrule CONFIG_RULES[] = {
     {"auto.create.topics.enable", CT_BOOL, 0, 0, NULL},
     {"compression.type", CT_ENUM, 0, 0, COMPRESSION},
@@ -72,51 +69,6 @@ static const char *const FORBIDDEN_PREFIX[] = {
     "offsets.topic.replication.factor", "transaction.state.log.", "principal.builder.",
     "confluent.", "remote.log.", "num.network.threads", "num.io.threads", "socket.", NULL};
 
-static bool forbidden_key(const char *k)
-{
-    for (int i = 0; FORBIDDEN_PREFIX[i]; i++)
-        if (strncmp(k, FORBIDDEN_PREFIX[i], strlen(FORBIDDEN_PREFIX[i])) == 0) return true;
-    return false;
-}
-
-/* A Kafka integer property: an optional '-' and digits, nothing else. */
-static bool parse_ll(const char *s, long long *out)
-{
-    if (!s || !*s || strlen(s) > 20) return false;
-    for (const char *p = s + (*s == '-'); ; p++) {
-        if (!*p) { if (p == s + (*s == '-')) return false; break; }
-        if (*p < '0' || *p > '9') return false;
-    }
-    char *end;
-    errno = 0;
-    long long x = strtoll(s, &end, 10);
-    if (*end || errno) return false;
-    *out = x;
-    return true;
-}
-
-/* A list-valued property, item by item: each one of vals, none empty, none
- * twice ("delete,compact"; not ",delete,,compact," or "delete,delete"). */
-static void validate_list(verrs *v, const char *f, const char *s, const char *const *vals)
-{
-    char allowed[128] = "";
-    for (int i = 0; vals[i]; i++)
-        snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s", i ? ", " : "", vals[i]);
-    unsigned seen = 0;
-    const char *p = s;
-    do {
-        size_t n = strcspn(p, ",");
-        int hit = -1;
-        for (int i = 0; vals[i] && hit < 0; i++)
-            if (strlen(vals[i]) == n && strncmp(p, vals[i], n) == 0) hit = i;
-        if (n == 0) { verr(v, f, "has an empty item: give a comma-separated list of: %s", allowed); return; }
-        if (hit < 0) { verr(v, f, "has the item '%.*s': each item must be one of: %s", (int)(n > 64 ? 64 : n), p, allowed); return; }
-        if (seen & (1u << hit)) { verr(v, f, "names '%s' twice", vals[hit]); return; }
-        seen |= 1u << hit;
-        p += n;
-    } while (*p++ == ',');
-}
-
 static void validate_config(verrs *v, const json_t *cfg, long long brokers)
 {
     if (!json_is_object(cfg)) { verr(v, "config", "must be an object of string values"); return; }
@@ -127,34 +79,12 @@ static void validate_config(verrs *v, const json_t *cfg, long long brokers)
     json_object_foreach((json_t *)cfg, k, val) {
         char f[300];
         snprintf(f, sizeof f, "config.%.200s", k);
-        if (forbidden_key(k)) { verr(v, f, "is managed by streamplane and cannot be set"); continue; }
-        const cfgrule *r = NULL;
-        for (int i = 0; i < NRULES && !r; i++)
-            if (strcmp(CONFIG_RULES[i].key, k) == 0) r = &CONFIG_RULES[i];
+        if (props_prefixed(k, FORBIDDEN_PREFIX)) { verr(v, f, "is managed by streamplane and cannot be set"); continue; }
+        const cfgrule *r = props_rule(CONFIG_RULES, NRULES, k);
         if (!r) { verr(v, f, "is not a supported broker setting"); continue; }
-        if (!json_is_string(val)) { verr(v, f, "must be a string, e.g. \"2\" (Kafka properties are strings)"); continue; }
-        const char *s = json_string_value(val);
-        long long x;
-        switch (r->t) {
-        case CT_INT:
-            if (!parse_ll(s, &x)) verr(v, f, "must be an integer in a string");
-            else if (x < r->lo || x > r->hi) verr(v, f, "must be between %lld and %lld", r->lo, r->hi);
-            else if (strcmp(k, "min.insync.replicas") == 0) minisr = x;
-            else if (strcmp(k, "default.replication.factor") == 0) rf = x;
-            break;
-        case CT_BOOL:
-            if (strcmp(s, "true") != 0 && strcmp(s, "false") != 0) verr(v, f, "must be \"true\" or \"false\"");
-            break;
-        case CT_ENUM: {
-            bool ok = false;
-            for (int i = 0; r->vals[i] && !ok; i++) ok = strcmp(s, r->vals[i]) == 0;
-            if (!ok) verr(v, f, "has an unsupported value");
-            break;
-        }
-        case CT_LIST:
-            validate_list(v, f, s, r->vals);
-            break;
-        }
+        props_check(v, f, r, val, strcmp(k, "min.insync.replicas") == 0          ? &minisr
+                                  : strcmp(k, "default.replication.factor") == 0 ? &rf
+                                                                                 : NULL);
     }
     if (brokers > 0) {
         if (minisr > brokers) verr(v, "config.min.insync.replicas", "cannot exceed brokers (%lld)", brokers);
@@ -484,6 +414,13 @@ static void apply_update(api_req *rq, api_resp *w, store_res *r, json_t *spec, i
     if (e.storage < r->storage_gib)
         verr(&v, "storage_gib", "cannot shrink from %lld to %lld GiB (volumes only grow)",
              (long long)r->storage_gib, e.storage);
+    if (e.brokers < r->brokers) {     /* a declared topic needs as many brokers as its replicas */
+        long long rf = topic_max_rf(rq, w, r->id);
+        if (rf < 0) { json_decref(spec); json_decref(v.list); return; }
+        if (e.brokers < rf)
+            verr(&v, "brokers", "cannot go below %lld: a declared topic of this cluster has replication factor %lld",
+                 rf, rf);
+    }
     if (verr_any(&v)) { json_decref(spec); api_fail_fields(w, &v, NULL); return; }
     if (json_equal(spec, r->spec)) {   /* nothing to do: PUT of the same object */
         json_decref(spec);

@@ -11,8 +11,10 @@ static const struct { const char *name; long long def, max; } QUOTAS[] = {
     {"max_clusters", 10, 10000},
     {"max_brokers", 30, 100000},
     {"max_storage_gib", 10000, 100000000},
+    {"max_topics", 1000, 1000000},
+    {"max_partitions", 10000, 10000000},
 };
-#define NQUOTAS 3
+#define NQUOTAS 5
 
 long long tenant_quota(const json_t *spec, const char *name)
 {
@@ -35,7 +37,8 @@ static void validate(const json_t *spec, verrs *v)
     json_t *q = json_object_get(spec, "quotas");
     if (q) {
         if (!json_is_object(q)) { verr(v, "quotas", "must be an object"); return; }
-        static const char *const qf[] = {"max_clusters", "max_brokers", "max_storage_gib", NULL};
+        static const char *const qf[] = {"max_clusters", "max_brokers", "max_storage_gib", "max_topics",
+                                         "max_partitions", NULL};
         v_known_keys(v, "quotas", q, qf);
         for (int i = 0; i < NQUOTAS; i++) {
             json_t *x = json_object_get(q, QUOTAS[i].name);

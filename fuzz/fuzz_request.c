@@ -1,7 +1,7 @@
 /* fuzz_request.c — a request body as the HTTP layer gets it: parsed the way
  * server/http.c parses it (duplicate keys refused), then handed to the
  * handlers that validate and write it (create and patch of tenants, API
- * keys, data planes and clusters), each inside a transaction that is rolled
+ * keys, data planes, clusters and topics), each inside a transaction that is rolled
  * back, over a real SQLite store. The first input byte picks the handler.
  * Every answer must be a status the API documents, with a JSON body. */
 #include "../api/api.h"
@@ -26,8 +26,8 @@ static void cleanup(void)
     rmdir(DIR);
 }
 
-static void run(api_handler h, const char *method, const char *p0, principal_kind who, json_t *body,
-                store_res *created, char *id_out)
+static void run2(api_handler h, const char *method, const char *p0, const char *p1, principal_kind who,
+                 json_t *body, store_res *created, char *id_out)
 {
     api_req rq = {0};
     api_resp w = {0};
@@ -35,6 +35,7 @@ static void run(api_handler h, const char *method, const char *p0, principal_kin
     rq.method = method;
     rq.path = "/fuzz";
     rq.params[0] = p0;
+    rq.params[1] = p1;
     rq.who.kind = who;
     if (who == P_TENANT) snprintf(rq.who.tenant_id, sizeof rq.who.tenant_id, "%s", TENANT);
     rq.body = body;
@@ -45,6 +46,12 @@ static void run(api_handler h, const char *method, const char *p0, principal_kin
     if (created) store_commit(ENV.store);
     else store_rollback(ENV.store);
     json_decref(w.body);
+}
+
+static void run(api_handler h, const char *method, const char *p0, principal_kind who, json_t *body,
+                store_res *created, char *id_out)
+{
+    run2(h, method, p0, NULL, who, body, created, id_out);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -67,6 +74,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                            "\"ca_data\":\"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tClgKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=\"}}", 0, NULL);
     run(api_plane_create, "POST", NULL, P_ADMIN, p, &dummy, PLANE);
     json_decref(p);
+    json_t *tp = json_loads("{\"name\":\"events\",\"partitions\":3}", 0, NULL);
+    run2(api_topic_create, "POST", CLUSTER, NULL, P_TENANT, tp, &dummy, NULL);
+    json_decref(tp);
     if (!TENANT[0] || !CLUSTER[0] || !PLANE[0]) abort();
     return 0;
 }
@@ -77,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_error_t e;
     json_t *body = json_loadb((const char *)data + 1, size - 1, JSON_REJECT_DUPLICATES, &e);
     if (!body) return 0;
-    switch (data[0] % 8) {
+    switch (data[0] % 10) {
     case 0: run(api_tenant_create, "POST", NULL, P_ADMIN, body, NULL, NULL); break;
     case 1: run(api_tenant_patch, "PATCH", TENANT, P_ADMIN, body, NULL, NULL); break;
     case 2: run(api_key_create, "POST", TENANT, P_ADMIN, body, NULL, NULL); break;
@@ -85,7 +95,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 4: run(api_plane_patch, "PATCH", PLANE, P_ADMIN, body, NULL, NULL); break;
     case 5: run(api_cluster_create, "POST", NULL, P_TENANT, body, NULL, NULL); break;
     case 6: run(api_cluster_patch, "PATCH", CLUSTER, P_TENANT, body, NULL, NULL); break;
-    default: run(api_cluster_put, "PUT", CLUSTER, P_TENANT, body, NULL, NULL); break;
+    case 7: run(api_cluster_put, "PUT", CLUSTER, P_TENANT, body, NULL, NULL); break;
+    case 8: run2(api_topic_create, "POST", CLUSTER, NULL, P_TENANT, body, NULL, NULL); break;
+    default: run2(api_topic_patch, "PATCH", CLUSTER, "events", P_TENANT, body, NULL, NULL); break;
     }
     json_decref(body);
     return 0;

@@ -75,7 +75,7 @@ typedef struct reqstate {
     int64_t start_us;
     char request_id[80];
     int route;                    /* index, or -1 */
-    char segs[3][128];
+    char segs[3][ROUTE_SEG_MAX];
     int nparams;
     principal who;
     char *body;

@@ -14,6 +14,8 @@
 #include "../workers/kube/probe.h"
 #include "../workers/cluster_health.h"
 #include "../workers/balance.h"
+#include "../workers/topics.h"
+#include "../store/topics.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -92,10 +94,25 @@ static void wake_cluster(void *q, const char *cluster_id)
     queue_wake(q, key);
 }
 
+static void wake_topics(void *q, const char *cluster_id)
+{
+    char key[128];
+    snprintf(key, sizeof key, "topics/%s", cluster_id);
+    queue_wake(q, key);
+}
+
 static void resync_all(void *arg)
 {
     server *s = arg;
     store_cluster_ids(s->env.store, wake_cluster, s->env.queue);
+    store_topic_cluster_ids(s->env.store, wake_topics, s->env.queue);
+}
+
+/* The workers' one entry: each key goes to its reconciler. */
+static int reconcile_key(void *ctx, const char *key)
+{
+    if (strncmp(key, "topics/", 7) == 0) return topics_reconcile(ctx, key);
+    return cluster_reconcile(ctx, key);
 }
 
 static json_t *render_for_api(const void *ctx, const cluster_spec *c, const json_t *plane, char *err, size_t errlen)
@@ -194,6 +211,8 @@ static int cmd_serve(int argc, char **argv)
     s.env.health_ctx = kafka;
     s.env.layout_read = balance_read_live;
     s.env.layout_ctx = kafka;
+    s.env.kafka_read = topics_read_live;
+    s.env.kafka_read_ctx = kafka;
     /* the manifests endpoint renders with the workers' options */
     s.env.render = render_for_api;
     s.env.render_ctx = &rec.render;
@@ -206,7 +225,8 @@ static int cmd_serve(int argc, char **argv)
         /* unfinished work first; with health checks on, every cluster */
         if (rec.health_interval_ms > 0) store_cluster_ids(s.env.store, wake_cluster, s.env.queue);
         else store_clusters_with_active_ops(s.env.store, wake_cluster, s.env.queue);
-        pool = pool_start(s.cfg.workers, s.env.queue, cluster_reconcile, &rec);
+        store_topic_cluster_ids(s.env.store, wake_topics, s.env.queue);
+        pool = pool_start(s.cfg.workers, s.env.queue, reconcile_key, &rec);
         if (pool) pool_set_resync(pool, (int64_t)s.cfg.resync_seconds * 1000, resync_all, &s);
     }
     if (server_start(&s) != 0) {

@@ -44,6 +44,17 @@ static const route ROUTES[] = {
     {"POST", "/v1/clusters/{cluster_id}/rebalance", api_cluster_rebalance, AUTH_ANY, BODY_JSON, true, true,
      api_cluster_rebalance_prepare},
 
+    {"POST", "/v1/clusters/{cluster_id}/topics", api_topic_create, AUTH_ANY, BODY_JSON, true, false, NULL},
+    {"GET", "/v1/clusters/{cluster_id}/topics", api_topic_list, AUTH_ANY, BODY_NONE, true, true, NULL},
+    {"GET", "/v1/clusters/{cluster_id}/topics/{topic_name}", api_topic_get, AUTH_ANY, BODY_NONE, true, false, NULL},
+    {"PATCH", "/v1/clusters/{cluster_id}/topics/{topic_name}", api_topic_patch, AUTH_ANY, BODY_MERGE, true, false,
+     NULL},
+    {"DELETE", "/v1/clusters/{cluster_id}/topics/{topic_name}", api_topic_delete, AUTH_ANY, BODY_NONE, true, false,
+     NULL},
+    {"GET", "/v1/clusters/{cluster_id}/consumer-groups", api_group_list, AUTH_ANY, BODY_NONE, true, true, NULL},
+    {"GET", "/v1/clusters/{cluster_id}/consumer-groups/{group_id}", api_group_get, AUTH_ANY, BODY_NONE, true, true,
+     NULL},
+
     {"GET", "/v1/operations", api_op_list, AUTH_ANY, BODY_NONE, true, false, NULL},
     {"GET", "/v1/operations/{operation_id}", api_op_get, AUTH_ANY, BODY_NONE, true, false, NULL},
     {"POST", "/v1/operations/{operation_id}/cancel", api_op_cancel, AUTH_ANY, BODY_JSON, true, false, NULL},
@@ -59,7 +70,7 @@ const char *routes_method(int i) { return ROUTES[i].method; }
 
 /* Matches one pattern against a path split in place; params receive the
  * {…} segments. The path buffer is not modified. */
-static bool match(const char *pat, const char *path, char segs[3][128], int *np)
+static bool match(const char *pat, const char *path, char segs[3][ROUTE_SEG_MAX], int *np)
 {
     *np = 0;
     while (*pat && *path) {
@@ -69,7 +80,7 @@ static bool match(const char *pat, const char *path, char segs[3][128], int *np)
         size_t pl = pe ? (size_t)(pe - pat) : strlen(pat);
         size_t sl = se ? (size_t)(se - path) : strlen(path);
         if (pat[0] == '{') {
-            if (sl == 0 || sl >= 128 || *np >= 3) return false;
+            if (sl == 0 || sl >= ROUTE_SEG_MAX || *np >= 3) return false;
             memcpy(segs[*np], path, sl);
             segs[*np][sl] = 0;
             (*np)++;
@@ -80,10 +91,10 @@ static bool match(const char *pat, const char *path, char segs[3][128], int *np)
     return !*pat && !*path;
 }
 
-int routes_match(const char *method, const char *path, char segs[3][128], int *nparams,
+int routes_match(const char *method, const char *path, char segs[3][ROUTE_SEG_MAX], int *nparams,
                  char *allow, size_t cap)
 {
-    char tmp[3][128];
+    char tmp[3][ROUTE_SEG_MAX];
     int np, found = -1;
     bool path_ok = false;
     if (allow && cap) allow[0] = 0;

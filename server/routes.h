@@ -9,6 +9,9 @@
 typedef enum { AUTH_NONE = 0, AUTH_ADMIN, AUTH_ANY } auth_need;
 typedef enum { BODY_NONE = 0, BODY_JSON, BODY_MERGE } body_kind;
 
+/* Longest path parameter: a Kafka topic name is up to 249 characters. */
+#define ROUTE_SEG_MAX 256
+
 typedef struct route {
     const char *method;
     const char *pattern;      /* "/v1/clusters/{cluster_id}" */
@@ -25,7 +28,7 @@ const route *routes_get(int i);
 /* Finds the route for method+path and copies its {…} segments into segs.
  * Returns the index, -1 if no path matches, -2 if the path matches but not
  * the method (allow then lists the methods that do). */
-int routes_match(const char *method, const char *path, char segs[3][128], int *nparams,
+int routes_match(const char *method, const char *path, char segs[3][ROUTE_SEG_MAX], int *nparams,
                  char *allow, size_t allowcap);
 const char *routes_name(int i);
 const char *routes_method(int i);

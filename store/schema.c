@@ -107,6 +107,24 @@ static const char *MIGRATIONS[] = {
      * position reached (which pod, which batch), so a restarted process
      * resumes where the last one stopped. NULL for operations without one. */
     "ALTER TABLE operations ADD COLUMN plan TEXT;",
+    /* 4: declared Kafka topics (issue 14). A topic is named within its
+     * cluster; like clusters, one being deleted gives up its name at once
+     * (a partial unique index), so a DELETE and a POST of the same name in
+     * one Terraform apply both land and the worker deletes before it
+     * creates. A cluster's row going takes its topics with it (its Kafka
+     * went with the namespace). */
+    "CREATE TABLE topics("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " cluster_id TEXT NOT NULL, tenant_id TEXT NOT NULL, name TEXT NOT NULL,"
+    " spec TEXT NOT NULL, status TEXT NOT NULL DEFAULT '{}',"
+    " partitions INTEGER NOT NULL, replication_factor INTEGER NOT NULL, phase TEXT NOT NULL,"
+    " generation INTEGER NOT NULL, resource_version INTEGER NOT NULL,"
+    " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    "CREATE UNIQUE INDEX topics_live_name ON topics(cluster_id, name) WHERE phase <> 'DELETING';"
+    "CREATE INDEX topics_cluster ON topics(cluster_id, seq);"
+    "CREATE INDEX topics_tenant ON topics(tenant_id);"
+    "CREATE TRIGGER clusters_topics_del AFTER DELETE ON clusters BEGIN"
+    " DELETE FROM topics WHERE cluster_id=OLD.id; END;",
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

@@ -89,7 +89,7 @@ typedef struct store_key {
 typedef struct store_idem {
     char body_hash[65];
     int status;
-    char location[256];
+    char location[320];
     char op_location[256];
     char etag[64];
     char *body;                    /* malloc'd */

@@ -36,6 +36,28 @@ resource "restapi_object" "cluster" {
   ))
 }
 
+# Topics on the cluster, declared with it: accepted while the cluster is
+# still provisioning and created in Kafka once it is ready, so one apply
+# makes both. A topic is named by its name (id_attribute) and changed with
+# a merge patch (PATCH: partitions only grow; replication_factor cannot
+# change). Removing a config key here does not remove it from the topic
+# (the provider PATCHes what is declared; send "key": null to remove one).
+resource "restapi_object" "topic" {
+  for_each      = var.topics
+  path          = "/v1/clusters/${restapi_object.cluster.id}/topics"
+  id_attribute  = "name"
+  update_method = "PATCH"
+  data = jsonencode(merge(
+    { name = each.key, partitions = each.value.partitions, config = each.value.config },
+    each.value.replication_factor == null ? {} : { replication_factor = each.value.replication_factor },
+  ))
+  # a new cluster (replaced, or recreated after someone deleted it) needs its
+  # topics created anew: the provider would otherwise PATCH them at the new path
+  lifecycle {
+    replace_triggered_by = [restapi_object.cluster.id]
+  }
+}
+
 output "cluster_id" {
   value = restapi_object.cluster.id
 }

@@ -45,3 +45,13 @@ variable "config" {
     "min.insync.replicas" = "2"
   }
 }
+
+variable "topics" {
+  description = "Topics to declare on the cluster, by name: partitions (only grow), replication_factor (default min(3, brokers); cannot change), config (topic settings, every value a string)."
+  type = map(object({
+    partitions         = number
+    replication_factor = optional(number)
+    config             = optional(map(string), {})
+  }))
+  default = {}
+}

@@ -13,6 +13,7 @@ Suite *suite_kafka(void);
 Suite *suite_attack(void);
 Suite *suite_roll(void);
 Suite *suite_scale(void);
+Suite *suite_topics(void);
 
 int main(void)
 {
@@ -27,6 +28,7 @@ int main(void)
     srunner_add_suite(sr, suite_attack());
     srunner_add_suite(sr, suite_roll());
     srunner_add_suite(sr, suite_scale());
+    srunner_add_suite(sr, suite_topics());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

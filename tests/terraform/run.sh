@@ -59,18 +59,27 @@ export TF_CLI_CONFIG_FILE=$W/tofurc TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DIS
 export SSL_CERT_FILE=$W/cert.pem TF_VAR_api_url=$SP_URL TF_VAR_api_token=$SP_KEY
 tf() { (cd "$W" && "$TOFU" "$@" -no-color) > "$W/last.log" 2>&1; local rc=$?; cat "$W/last.log" | tail -20; return $rc; }
 
+# a topic declared with the cluster, in the same apply (accepted while it provisions)
+export TF_VAR_topics='{ events = { partitions = 3, config = { "retention.ms" = "3600000" } } }'
+topic() { "${CURL[@]}" "$SP_URL/v1/clusters/$1/topics/events" | jq -r "$2"; }
+
 tf init; check "tofu init, offline from the mirror" $?
 tf apply -auto-approve; check "tofu apply creates the cluster" $?
 ID=$(cd "$W" && "$TOFU" output -raw cluster_id 2>/dev/null)
 [ "$(field "$ID" '.brokers,.kafka_version,.config."log.retention.hours"' | tr '\n' ' ')" = "3 3.9 168 " ]
 check "the cluster exists as the module said ($ID)" $?
+[ "$(topic "$ID" '.partitions,.config."retention.ms",.status.replication_factor' | tr '\n' ' ')" = "3 3600000 3 " ]
+check "its topic was declared in the same apply (3 partitions, retention.ms, replication factor 3)" $?
 tf plan -detailed-exitcode; check "tofu plan reports no changes after apply" $?
 
 export TF_VAR_brokers=5
+export TF_VAR_topics='{ events = { partitions = 6, config = { "retention.ms" = "3600000" } } }'
 tf apply -auto-approve -var 'config={"log.retention.hours"="72","min.insync.replicas"="2"}'
 check "tofu apply of more brokers and a config value" $?
 [ "$(field "$ID" '.brokers,.config."log.retention.hours",.generation' | tr '\n' ' ')" = "5 72 2 " ]
 check "the same cluster now has 5 brokers and retention 72 (generation 2)" $?
+[ "$(topic "$ID" '.partitions,.generation' | tr '\n' ' ')" = "6 2 " ]
+check "and its topic 6 partitions (a PATCH: generation 2)" $?
 tf plan -detailed-exitcode -var 'config={"log.retention.hours"="72","min.insync.replicas"="2"}'
 check "tofu plan reports no changes after the update" $?
 TFV=(-var 'config={"log.retention.hours"="72","min.insync.replicas"="2"}')
@@ -80,16 +89,18 @@ wait_code "$ID" 404; check "someone deletes the cluster through the API (GET 404
 tf plan -detailed-exitcode "${TFV[@]}"; [ $? -eq 2 ]; check "tofu plan sees it gone and plans to create it" $?
 tf apply -auto-approve "${TFV[@]}"; check "tofu apply recreates it" $?
 ID2=$(cd "$W" && "$TOFU" output -raw cluster_id 2>/dev/null)
-[ -n "$ID2" ] && [ "$ID2" != "$ID" ] && [ "$(code "$ID2")" = 200 ] && [ "$(field "$ID2" .brokers)" = 5 ]
-check "the new cluster ($ID2) exists with 5 brokers" $?
+[ -n "$ID2" ] && [ "$ID2" != "$ID" ] && [ "$(code "$ID2")" = 200 ] && [ "$(field "$ID2" .brokers)" = 5 ] &&
+  [ "$(topic "$ID2" .partitions)" = 6 ]
+check "the new cluster ($ID2) exists with 5 brokers, and its topic with 6 partitions" $?
 tf plan -detailed-exitcode "${TFV[@]}"; check "tofu plan reports no changes after the re-create" $?
 
 # a replacement deletes and creates the same name in one apply, long before
 # the workers have finished the deletion: the old cluster gives up its name
 tf apply -auto-approve -replace=restapi_object.cluster "${TFV[@]}"; check "tofu apply -replace (DELETE, then POST of the same name)" $?
 ID3=$(cd "$W" && "$TOFU" output -raw cluster_id 2>/dev/null)
-[ -n "$ID3" ] && [ "$ID3" != "$ID2" ] && [ "$(code "$ID3")" = 200 ] && wait_code "$ID2" 404
-check "the replacement ($ID3) lives, the replaced one is gone" $?
+[ -n "$ID3" ] && [ "$ID3" != "$ID2" ] && [ "$(code "$ID3")" = 200 ] && wait_code "$ID2" 404 &&
+  [ "$(topic "$ID3" .partitions)" = 6 ]
+check "the replacement ($ID3) lives with its topic, the replaced one is gone" $?
 
 tf destroy -auto-approve "${TFV[@]}"; check "tofu destroy" $?
 wait_code "$ID3" 404; check "after destroy the cluster answers 404" $?

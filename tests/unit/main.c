@@ -12,6 +12,7 @@ Suite *suite_availability(void);
 Suite *suite_pki(void);
 Suite *suite_plan(void);
 Suite *suite_scale_plan(void);
+Suite *suite_topics(void);
 
 int main(void)
 {
@@ -25,6 +26,7 @@ int main(void)
     srunner_add_suite(sr, suite_pki());
     srunner_add_suite(sr, suite_plan());
     srunner_add_suite(sr, suite_scale_plan());
+    srunner_add_suite(sr, suite_topics());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
