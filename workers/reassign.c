@@ -132,7 +132,7 @@ static reassign_result start_job(reassign_ctx *x, const char *name, const char *
     snprintf(tool, sizeof tool, KAFKA_BIN "/%s", argv[0]);
     json_array_append_new(cmd, json_string(tool));
     for (int i = 1; argv[i]; i++) json_array_append_new(cmd, json_string(argv[i]));
-    json_t *job = job_object(x->ns, name, x->spec->id, image, cmd);
+    json_t *job = job_object(x->ns, name, x->spec->id, image, cmd, NULL);
     json_t *pod = json_object_get(json_object_get(json_object_get(job, "spec"), "template"), "spec");
     if (affinity) json_object_set_new(pod, "affinity", json_pack("{s:o}", "nodeAffinity", affinity));
     if (input) {
